@@ -1,0 +1,318 @@
+"""The atlas data model: an ``xarray.DataTree`` with one child per species platform.
+
+Layout
+------
+Root node
+    attrs: ``name``, ``description``, ``provenance`` (dict), ``format_version``.
+    Optional ortholog table on dim ``ortholog``: ``ortholog_group`` (str),
+    ``ortholog_node`` (child name, e.g. ``"Ath-r"``), ``ortholog_gene`` (gene ID
+    in that child). Two genes are orthologs when they share a group, so 1:1 and
+    1:many relations (and pairwise reciprocal-best-hit tables, one group per
+    pair) share one representation.
+
+Species node (e.g. ``"Ath-r"``), attrs ``species`` (Latin name),
+``species_code`` (``"Ath"``), ``platform`` (``"r"`` RNA-seq, ``"m"`` array ...).
+
+==================  =====================  ========================================
+variable            dims                   meaning
+==================  =====================  ========================================
+expression          gene, sample           log2 expression, float32
+sample_score        sample, pc             sample coordinates on the PCs
+gene_score          gene, pc               gene coordinates on the PCs
+pc_variance         pc                     fraction of total variance explained
+coex_partner        gene, rank             partner's position on ``gene``; -1 none
+coex_score          gene, rank             coexpression index (larger = stronger)
+coex_mr             gene, rank             mutual rank, when the method has one
+coexmap             gene, subset, xy       CoexMap layout; NaN outside the subset
+localization        gene, compartment      bool
+gene_set_name       gene_set               display name of a gene set
+member_set          member                 gene-set ID of a (set, gene) membership
+member_gene         member                 gene ID of a (set, gene) membership
+truth_*             any                    planted truth of synthetic atlases
+==================  =====================  ========================================
+
+Coordinates: ``gene`` (unique str IDs) with ``symbol``, ``description``;
+``sample`` (unique str IDs) with ``study``, ``tissue``, ``treatment``,
+``title``; ``pc`` (int, 1-based) with ``label``, ``summary``, ``description``;
+``rank`` (int, 1-based); ``compartment``; ``subset`` (``"all"`` or a
+compartment); ``xy`` (``"x"``, ``"y"``); ``gene_set`` (str IDs).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from .errors import AtlasValidationError, InputError, OutputPathError
+
+FORMAT_VERSION = 1
+
+#: dims of every variable the data model names (``truth_*`` are free-form).
+VARIABLE_DIMS: dict[str, tuple[str, ...]] = {
+    "expression": ("gene", "sample"),
+    "sample_score": ("sample", "pc"),
+    "gene_score": ("gene", "pc"),
+    "pc_variance": ("pc",),
+    "coex_partner": ("gene", "rank"),
+    "coex_score": ("gene", "rank"),
+    "coex_mr": ("gene", "rank"),
+    "coexmap": ("gene", "subset", "xy"),
+    "localization": ("gene", "compartment"),
+    "gene_set_name": ("gene_set",),
+    "member_set": ("member",),
+    "member_gene": ("member",),
+}
+
+GENE_FIELDS = ("symbol", "description")
+SAMPLE_FIELDS = ("study", "tissue", "treatment", "title")
+PC_FIELDS = ("label", "summary", "description")
+ORTHOLOG_VARIABLES = ("ortholog_group", "ortholog_node", "ortholog_gene")
+
+
+# --------------------------------------------------------------------------- access
+
+
+def species_nodes(atlas: xr.DataTree) -> list[str]:
+    """Names of the species-platform children (a ``species`` attr or a ``gene`` dim), in atlas order."""
+    return [
+        name for name, child in atlas.children.items() if "species" in child.attrs or "gene" in child.dataset.dims
+    ]
+
+
+def node_dataset(atlas: xr.DataTree, name: str) -> xr.Dataset:
+    """The dataset of one species node, with a clear error for unknown names."""
+    if name not in atlas.children:
+        raise InputError(f"atlas has no species node {name!r}; it has {species_nodes(atlas)}")
+    return atlas[name].to_dataset()
+
+
+def orthologs(atlas: xr.DataTree) -> pd.DataFrame:
+    """The ortholog membership table (columns group, node, gene); empty if absent."""
+    root = atlas.dataset
+    if "ortholog_group" not in root:
+        return pd.DataFrame(columns=["group", "node", "gene"])
+    return pd.DataFrame(
+        {
+            "group": root["ortholog_group"].values.astype(str),
+            "node": root["ortholog_node"].values.astype(str),
+            "gene": root["ortholog_gene"].values.astype(str),
+        }
+    )
+
+
+def gene_sets(node: xr.Dataset) -> dict[str, list[str]]:
+    """Gene sets of a node as ``{set_id: [gene IDs]}`` (empty if the node has none)."""
+    if "member_set" not in node:
+        return {}
+    members = pd.DataFrame(
+        {"set": node["member_set"].values.astype(str), "gene": node["member_gene"].values.astype(str)}
+    )
+    return {set_id: list(group["gene"]) for set_id, group in members.groupby("set", sort=False)}
+
+
+def with_gene_sets(
+    node: xr.Dataset, sets: dict[str, list[str]], names: dict[str, str] | None = None
+) -> xr.Dataset:
+    """Return ``node`` with gene sets stored as a (set, gene) membership table.
+
+    Genes not on the node's ``gene`` dim are dropped (callers report the join).
+    """
+    known = set(node["gene"].values.astype(str))
+    set_ids, genes = [], []
+    for set_id, members in sets.items():
+        for gene in dict.fromkeys(members):
+            if gene in known:
+                set_ids.append(set_id)
+                genes.append(gene)
+    kept = list(dict.fromkeys(set_ids))
+    names = names or {}
+    out = node.drop_vars(
+        [v for v in ("gene_set_name", "member_set", "member_gene", "gene_set") if v in node.variables]
+    )
+    return out.assign(
+        gene_set_name=("gene_set", np.array([names.get(s, s) for s in kept], dtype=object)),
+        member_set=("member", np.array(set_ids, dtype=object)),
+        member_gene=("member", np.array(genes, dtype=object)),
+    ).assign_coords(gene_set=np.array(kept, dtype=object))
+
+
+# ----------------------------------------------------------------------- validation
+
+
+def _fail(where: str, problem: str) -> None:
+    raise AtlasValidationError(f"{where}: {problem}")
+
+
+def _check_unique(where: str, index: xr.DataArray) -> None:
+    values = pd.Index(index.values)
+    if values.has_duplicates:
+        dupes = values[values.duplicated()].unique()[:5].tolist()
+        _fail(where, f"duplicate IDs on dim {index.name!r}: {dupes} (IDs must be unique)")
+
+
+def validate_node(node: xr.Dataset, name: str = "node", check_values: bool = True) -> None:
+    """Check one species node against the data model; raise AtlasValidationError."""
+    where = f"atlas node {name!r}"
+    if "gene" not in node.dims:
+        _fail(where, "missing dim 'gene' (every species node is indexed by gene)")
+    for dim in ("gene", "sample"):
+        if dim in node.dims:
+            if dim not in node.coords:
+                _fail(where, f"dim {dim!r} has no coordinate of IDs")
+            _check_unique(where, node[dim])
+    for var, dims in VARIABLE_DIMS.items():
+        if var in node.variables and node[var].dims != dims:
+            _fail(f"{where}, variable {var!r}", f"has dims {node[var].dims}, expected {dims}")
+    for var, dims in (("pc", ("pc",)), ("rank", ("rank",))):
+        if var in node.dims and var not in node.coords:
+            _fail(where, f"dim {var!r} has no coordinate")
+    if "localization" in node and node["localization"].dtype != bool:
+        _fail(f"{where}, variable 'localization'", f"has dtype {node['localization'].dtype}, expected bool")
+    if "coex_partner" in node:
+        partners = node["coex_partner"]
+        if not np.issubdtype(partners.dtype, np.integer):
+            _fail(f"{where}, variable 'coex_partner'", f"has dtype {partners.dtype}, expected integer positions")
+        if check_values:
+            low, high = int(partners.min()), int(partners.max())
+            if low < -1 or high >= node.sizes["gene"]:
+                _fail(
+                    f"{where}, variable 'coex_partner'",
+                    f"values span [{low}, {high}], expected -1 or a position in [0, {node.sizes['gene']})",
+                )
+    if "member_set" in node and "gene_set" in node.coords:
+        unknown = set(node["member_set"].values.astype(str)) - set(node["gene_set"].values.astype(str))
+        if unknown:
+            _fail(f"{where}, variable 'member_set'", f"names gene sets not on dim 'gene_set': {sorted(unknown)[:5]}")
+    if "member_gene" in node:
+        unknown = set(node["member_gene"].values.astype(str)) - set(node["gene"].values.astype(str))
+        if unknown:
+            _fail(f"{where}, variable 'member_gene'", f"names unknown genes: {sorted(unknown)[:5]}")
+    if check_values and "expression" in node:
+        expression = node["expression"].data
+        n_bad = int(np.asarray((~np.isfinite(expression)).sum()))
+        if n_bad:
+            _fail(f"{where}, variable 'expression'", f"{n_bad} non-finite values (NaN or inf); expected finite log2 values")
+
+
+def validate(atlas: xr.DataTree, check_values: bool = True) -> xr.DataTree:
+    """Check an atlas against the data model and return it unchanged.
+
+    Raises :class:`~atted_explore.errors.AtlasValidationError` (an ``InputError``)
+    naming the node, variable and problem. ``check_values=False`` skips checks
+    that read array values (non-finite expression, partner ranges).
+    """
+    if not isinstance(atlas, xr.DataTree):
+        raise AtlasValidationError(f"an atlas is an xarray.DataTree, got {type(atlas).__name__}")
+    names = species_nodes(atlas)
+    if not names:
+        _fail("atlas", "has no species node (a child with a 'species' attr or a 'gene' dim)")
+    for name in names:
+        validate_node(atlas[name].to_dataset(), name, check_values=check_values)
+    root = atlas.dataset
+    present = [v for v in ORTHOLOG_VARIABLES if v in root]
+    if present and len(present) != len(ORTHOLOG_VARIABLES):
+        _fail("atlas root", f"ortholog table needs all of {ORTHOLOG_VARIABLES}, found {present}")
+    if present:
+        table = orthologs(atlas)
+        unknown_nodes = sorted(set(table["node"]) - set(names))
+        if unknown_nodes:
+            _fail("atlas root, variable 'ortholog_node'", f"names unknown species nodes {unknown_nodes[:5]}")
+        for name, rows in table.groupby("node"):
+            missing = sorted(set(rows["gene"]) - set(atlas[name]["gene"].values.astype(str)))
+            if missing:
+                _fail(
+                    "atlas root, variable 'ortholog_gene'",
+                    f"names {len(missing)} genes unknown in node {name!r}, e.g. {missing[:5]}",
+                )
+    return atlas
+
+
+# ---------------------------------------------------------------------- persistence
+
+
+def is_atlas(path: str | os.PathLike) -> bool:
+    """True when ``path`` is a Zarr store written by :func:`save_atlas`."""
+    import json
+
+    meta = Path(path) / "zarr.json"
+    try:
+        attrs = json.loads(meta.read_text()).get("attributes", {})
+    except (OSError, ValueError):
+        return False
+    return "format_version" in attrs and "name" in attrs
+
+
+def _strings_as_objects(ds: xr.Dataset) -> xr.Dataset:
+    """Zarr returns text as numpy ``StringDType``; pandas, HoloViews and Bokeh expect objects."""
+    text = {name: var.load().astype(object) for name, var in ds.variables.items() if var.dtype.kind == "T"}
+    return ds.assign_coords({k: v for k, v in text.items() if k in ds.coords}).assign(
+        {k: v for k, v in text.items() if k not in ds.coords}
+    )
+
+
+def save_atlas(
+    atlas: xr.DataTree, path: str | os.PathLike, overwrite: bool = True, validate_first: bool = True
+) -> Path:
+    """Write ``atlas`` to a Zarr store at ``path`` atomically.
+
+    The store is built in a temporary sibling folder and renamed into place, so
+    an exception or crash never leaves a half-written atlas at ``path`` and an
+    atlas already there stays intact until the new one is complete. A path that
+    exists and is not an atlas is refused (it is never silently replaced).
+    """
+    path = Path(path)
+    if path.exists():
+        if not is_atlas(path):
+            raise OutputPathError(
+                f"{path}: exists and is not an atlas; refusing to replace it (choose another path)"
+            )
+        if not overwrite:
+            raise OutputPathError(f"{path}: an atlas already exists there (pass overwrite=True to replace it)")
+    parent = path.parent
+    if not parent.exists():
+        raise OutputPathError(f"{path}: parent folder {parent} does not exist")
+    if not os.access(parent, os.W_OK):
+        raise OutputPathError(f"{path}: parent folder {parent} is not writable")
+    if validate_first:
+        validate(atlas, check_values=False)
+    tag = uuid.uuid4().hex[:8]
+    tmp = parent / f".{path.name}.tmp-{tag}"
+    old = parent / f".{path.name}.old-{tag}"
+    atlas = atlas.copy()
+    atlas.attrs = {**atlas.attrs, "format_version": FORMAT_VERSION, "node_order": list(atlas.children)}
+    atlas.attrs.setdefault("name", path.stem)
+    try:
+        atlas.to_zarr(tmp, mode="w", consolidated=False)
+        if path.exists():
+            os.rename(path, old)
+        os.rename(tmp, path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if old.exists() and not path.exists():
+            os.rename(old, path)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+    return path
+
+
+def open_atlas(path: str | os.PathLike, chunks: dict | None = None) -> xr.DataTree:
+    """Open an atlas lazily: every array is dask-backed, read on demand."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: no such atlas (build one with `atted-explore build` or `atted-explore demo`)")
+    if not is_atlas(path):
+        raise InputError(f"{path}: not an atlas (no atted_explore Zarr metadata found)")
+    tree = xr.open_datatree(path, engine="zarr", chunks={} if chunks is None else chunks, consolidated=False)
+    tree = tree.map_over_datasets(_strings_as_objects)
+    # Zarr lists groups alphabetically: restore the species order the atlas was saved with.
+    order = [name for name in tree.attrs.pop("node_order", []) if name in tree.children]
+    order += [name for name in tree.children if name not in order]
+    ordered = xr.DataTree.from_dict({"/": tree.to_dataset(), **{name: tree[name] for name in order}})
+    ordered.attrs = tree.attrs
+    return ordered

@@ -1,0 +1,12 @@
+"""Computation on atlas nodes: PCA, coexpression indices, functional consistency (no plotting).
+
+Modules: :mod:`.sample_pca` (PCA and the PC rule), :mod:`.indices`
+(subagging of PCs, Pearson and MR baselines), :mod:`.ranking` (rank, MR,
+logit and z-score formulas and kernels), :mod:`.consistency` (function score).
+"""
+
+from .consistency import function_score
+from .indices import coexpression
+from .sample_pca import pca
+
+__all__ = ["coexpression", "function_score", "pca"]

@@ -1,0 +1,159 @@
+"""A gene pair and a gene's partners: correlations and per-PC contributions.
+
+Per-PC contribution to a pair's coexpression
+    Genes are represented by their scores on the PCs, each PC standardised over
+    genes to mean 0 and unit variance, so an axis of condition counts once
+    however many samples share it: ``z[g, k] = (s[g, k] - mean_g s[., k]) / sd_g s[., k]``.
+    Over the PC set ``P`` (all PCs unless given), centre each gene's vector,
+    ``a_k = z[A, k] - mean_{k in P} z[A, k]`` (``b_k`` likewise), and the
+    Pearson correlation of A and B over the PCs splits into one term per PC::
+
+        r_AB = sum_k c_k,   c_k = a_k * b_k / (||a|| * ||b||)
+
+    ``c_k > 0`` when both genes sit on the same side of PC ``k`` (the conditions
+    that PC separates drive them together); ``c_k < 0`` works against the pair.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from ..errors import InputError
+
+PARTNER_COLUMNS = ["rank", "partner", "symbol", "description", "localization", "score", "mr"]
+
+
+def _require(node: xr.Dataset, variable: str, step: str) -> None:
+    if variable not in node:
+        raise InputError(f"node has no variable {variable!r} (run {step} first)")
+
+
+def _gene_position(node: xr.Dataset, gene: str) -> int:
+    genes = node.indexes["gene"]
+    if gene not in genes:
+        raise InputError(f"gene {gene!r} is not on dim 'gene' of this node ({genes.size} genes)")
+    return int(genes.get_loc(gene))
+
+
+def standardised_gene_scores(node: xr.Dataset, pcs: Sequence[int] | None = None) -> xr.DataArray:
+    """``gene_score`` with every PC scaled over genes to mean 0, unit variance."""
+    _require(node, "gene_score", "atted_explore.compute.pca")
+    scores = node["gene_score"] if pcs is None else node["gene_score"].sel(pc=list(pcs))
+    scores = scores.astype(float)
+    return (scores - scores.mean("gene")) / scores.std("gene")
+
+
+def pc_contributions(
+    node: xr.Dataset, gene_a: str, gene_b: str, pcs: Sequence[int] | None = None
+) -> xr.Dataset:
+    """Each PC's contribution to the correlation of two genes over the PCs (formula in the module doc).
+
+    Returns a Dataset on ``pc`` with ``score_a``, ``score_b`` (standardised
+    scores), ``contribution`` (summing to the correlation) and attrs
+    ``gene_a``, ``gene_b``, ``correlation``.
+    """
+    scores = standardised_gene_scores(node, pcs)
+    a = scores.isel(gene=_gene_position(node, gene_a)).reset_coords(drop=True)
+    b = scores.isel(gene=_gene_position(node, gene_b)).reset_coords(drop=True)
+    a_centred, b_centred = a - a.mean("pc"), b - b.mean("pc")
+    norm = float(np.sqrt((a_centred**2).sum() * (b_centred**2).sum()))
+    contribution = a_centred * b_centred / norm if norm > 0 else xr.zeros_like(a_centred)
+    out = xr.Dataset({"score_a": a, "score_b": b, "contribution": contribution})
+    out.attrs = {"gene_a": gene_a, "gene_b": gene_b, "correlation": float(contribution.sum())}
+    return out
+
+
+def expression_correlation(node: xr.Dataset, gene_a: str, gene_b: str) -> float:
+    """Pearson correlation of two genes' expression over all samples."""
+    _require(node, "expression", "an expression import")
+    rows = node["expression"].isel(gene=[_gene_position(node, gene_a), _gene_position(node, gene_b)])
+    a, b = np.asarray(rows.values, dtype=float)
+    if a.std() == 0 or b.std() == 0:
+        return float("nan")
+    return float(np.corrcoef(a, b)[0, 1])
+
+
+def pair_stats(node: xr.Dataset, gene_a: str, gene_b: str) -> pd.Series:
+    """Everything known about a pair: expression and PC-space correlations, and B's place in A's list."""
+    stats = {
+        "gene_a": gene_a,
+        "gene_b": gene_b,
+        "expression_correlation": expression_correlation(node, gene_a, gene_b),
+        "pc_correlation": pc_contributions(node, gene_a, gene_b).attrs["correlation"],
+        "rank": np.nan,
+        "score": np.nan,
+        "mr": np.nan,
+    }
+    if "coex_partner" in node:
+        lists = node[[v for v in ("coex_partner", "coex_score", "coex_mr") if v in node]]
+        lists = lists.isel(gene=_gene_position(node, gene_a)).load()
+        hit = np.flatnonzero(lists["coex_partner"].values == _gene_position(node, gene_b))
+        if hit.size:
+            stats["rank"] = int(lists["rank"].values[hit[0]])
+            stats["score"] = float(lists["coex_score"].values[hit[0]])
+            if "coex_mr" in lists:
+                stats["mr"] = float(lists["coex_mr"].values[hit[0]])
+    return pd.Series(stats)
+
+
+def localization_labels(node: xr.Dataset) -> np.ndarray:
+    """Per gene, its compartments joined by ", " ("" when none or no localization)."""
+    if "localization" not in node:
+        return np.full(node.sizes["gene"], "", dtype=object)
+    flags = np.asarray(node["localization"].values, dtype=bool)
+    names = [str(c) for c in node["compartment"].values]
+    return np.array([", ".join(n for n, f in zip(names, row, strict=True) if f) for row in flags], dtype=object)
+
+
+def partner_table(
+    node: xr.Dataset,
+    gene: str,
+    compartment: str | None = None,
+    localization: np.ndarray | None = None,
+) -> pd.DataFrame:
+    """The ranked coexpression partners of ``gene`` with their annotation.
+
+    Columns ``rank, partner, symbol, description, localization, score, mr``
+    (``mr`` NaN when the method has none). ``compartment`` keeps partners
+    localised there. ``localization`` is :func:`localization_labels` of the node,
+    passed by callers that query many genes so it is built once.
+    """
+    _require(node, "coex_partner", "atted_explore.compute.coexpression")
+    lists = node[[v for v in ("coex_partner", "coex_score", "coex_mr") if v in node]]
+    lists = lists.isel(gene=_gene_position(node, gene)).load()
+    partners = lists["coex_partner"].values
+    present = partners >= 0
+    positions = partners[present]
+    if localization is None:
+        localization = localization_labels(node)
+    table = pd.DataFrame(
+        {
+            "rank": lists["rank"].values[present],
+            "partner": np.asarray(node["gene"].values)[positions],
+            "symbol": _gene_field(node, "symbol")[positions],
+            "description": _gene_field(node, "description")[positions],
+            "localization": localization[positions],
+            "score": lists["coex_score"].values[present].astype(float),
+            "mr": lists["coex_mr"].values[present].astype(float) if "coex_mr" in lists else np.nan,
+        },
+        columns=PARTNER_COLUMNS,
+    )
+    if compartment is not None:
+        if "localization" not in node:
+            raise InputError("node has no variable 'localization'; cannot filter partners by compartment")
+        compartments = [str(c) for c in node["compartment"].values]
+        if compartment not in compartments:
+            raise InputError(f"unknown compartment {compartment!r}; the node has {compartments}")
+        in_compartment = np.asarray(node["localization"].sel(compartment=compartment).values, dtype=bool)
+        table = table[in_compartment[positions]].reset_index(drop=True)
+    return table
+
+
+def _gene_field(node: xr.Dataset, field: str) -> np.ndarray:
+    if field in node.coords:
+        return np.asarray(node[field].values, dtype=object)
+    return np.full(node.sizes["gene"], "", dtype=object)

@@ -1,0 +1,126 @@
+"""Samples picked on PC axes and the metadata terms that characterise them.
+
+Selection
+    :func:`region_mask` turns a box or a lasso polygon drawn on two PC axes into
+    a boolean mask over samples (polygon test: even-odd ray casting).
+
+Term over-representation
+    For every sample field (study, tissue, treatment ...) and every term ``t``
+    of that field: of ``N`` samples, ``K`` carry ``t``; the selection holds
+    ``n`` samples, ``k`` of them with ``t``. The p-value is the hypergeometric
+    upper tail ``P(X >= k)`` with ``X ~ Hypergeom(N, K, n)``; q-values are
+    Benjamini-Hochberg adjusted over every (field, term) tested.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+from scipy import stats
+
+from ..errors import InputError
+
+#: sample fields ranked by default (those present on the node are used).
+TERM_FIELDS = ("study", "tissue", "treatment")
+
+ENRICHMENT_COLUMNS = ["field", "term", "selected", "total", "expected", "fold", "p_value", "q_value"]
+
+
+def _pc_coordinates(node: xr.Dataset, pc: int) -> np.ndarray:
+    if "sample_score" not in node:
+        raise InputError("node has no 'sample_score' (run atted_explore.compute.pca first)")
+    pcs = node["pc"].values.tolist()
+    if pc not in pcs:
+        raise InputError(f"variable 'sample_score': no PC {pc}; the node has PCs {pcs[0]}..{pcs[-1]}")
+    return np.asarray(node["sample_score"].sel(pc=pc).values, dtype=float)
+
+
+def _inside_polygon(x: np.ndarray, y: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+    """Even-odd rule: a point is inside when a ray to +x crosses the boundary an odd number of times."""
+    inside = np.zeros(x.shape, dtype=bool)
+    x_prev, y_prev = xs[-1], ys[-1]
+    for x_next, y_next in zip(xs, ys, strict=True):
+        spans = (y_next > y) != (y_prev > y)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            x_cross = x_next + (y - y_next) * (x_prev - x_next) / (y_prev - y_next)
+        inside ^= spans & (x < x_cross)
+        x_prev, y_prev = x_next, y_next
+    return inside
+
+
+def region_mask(
+    node: xr.Dataset,
+    x_pc: int,
+    y_pc: int,
+    *,
+    bounds: tuple[float, float, float, float] | None = None,
+    polygon: tuple[Sequence[float], Sequence[float]] | None = None,
+) -> xr.DataArray:
+    """Samples inside a box ``(x0, y0, x1, y1)`` or a polygon ``(xs, ys)`` on PCs ``x_pc``/``y_pc``.
+
+    Returns a boolean DataArray over ``sample``.
+    """
+    if (bounds is None) == (polygon is None):
+        raise InputError("region_mask: give exactly one of bounds=(x0, y0, x1, y1) or polygon=(xs, ys)")
+    x, y = _pc_coordinates(node, x_pc), _pc_coordinates(node, y_pc)
+    if bounds is not None:
+        x0, y0, x1, y1 = bounds
+        inside = (x >= min(x0, x1)) & (x <= max(x0, x1)) & (y >= min(y0, y1)) & (y <= max(y0, y1))
+    else:
+        xs, ys = (np.asarray(v, dtype=float) for v in polygon)
+        if xs.shape != ys.shape or xs.size < 3:
+            raise InputError(
+                f"region_mask: a polygon needs >= 3 vertices with as many xs as ys, got {xs.size} and {ys.size}"
+            )
+        inside = _inside_polygon(x, y, xs, ys)
+    return xr.DataArray(inside, dims="sample", coords={"sample": node["sample"].values}, name="selected")
+
+
+def term_enrichment(
+    node: xr.Dataset,
+    selected: xr.DataArray | np.ndarray | Sequence[str],
+    fields: Sequence[str] = TERM_FIELDS,
+) -> pd.DataFrame:
+    """Rank the metadata terms over-represented in a selection of samples.
+
+    ``selected`` is a boolean mask over ``sample`` or a list of sample IDs.
+    Returns one row per (field, term) with columns
+    ``field, term, selected, total, expected, fold, p_value, q_value``,
+    most significant first (empty selection: empty table).
+    """
+    mask = _as_mask(node, selected)
+    fields = [f for f in fields if f in node.coords]
+    n_samples, n_selected = mask.size, int(mask.sum())
+    if n_selected == 0 or not fields:
+        return pd.DataFrame(columns=ENRICHMENT_COLUMNS)
+    tables = []
+    for field in fields:
+        codes, terms = pd.factorize(pd.Series(node[field].values).astype(str))
+        total = np.bincount(codes, minlength=terms.size)
+        hits = np.bincount(codes[mask], minlength=terms.size)
+        tables.append(pd.DataFrame({"field": field, "term": terms, "selected": hits, "total": total}))
+    table = pd.concat(tables, ignore_index=True)
+    table["expected"] = table["total"] * n_selected / n_samples
+    table["fold"] = table["selected"] / table["expected"]
+    table["p_value"] = stats.hypergeom.sf(table["selected"] - 1, n_samples, table["total"], n_selected)
+    table["q_value"] = stats.false_discovery_control(table["p_value"].to_numpy(), method="bh")
+    return table.sort_values(["p_value", "fold"], ascending=[True, False], ignore_index=True)
+
+
+def _as_mask(node: xr.Dataset, selected) -> np.ndarray:
+    samples = pd.Index(node["sample"].values)
+    values = np.asarray(selected.values if isinstance(selected, xr.DataArray) else selected)
+    if values.dtype == bool:
+        if values.shape != (samples.size,):
+            raise InputError(f"selection mask has shape {values.shape}, expected ({samples.size},) over 'sample'")
+        return values
+    positions = samples.get_indexer(values.astype(object))
+    if (positions < 0).any():
+        unknown = values[positions < 0][:5].tolist()
+        raise InputError(f"selection names unknown sample IDs: {unknown}")
+    mask = np.zeros(samples.size, dtype=bool)
+    mask[positions] = True
+    return mask

@@ -1,0 +1,70 @@
+"""What an atlas holds: one row per species node, and a text description for ``atted-explore info``."""
+
+from __future__ import annotations
+
+import pandas as pd
+import xarray as xr
+
+from .atlas import gene_sets, orthologs, species_nodes
+
+
+def computed(node: xr.Dataset) -> list[str]:
+    """Names of the analyses present on a node, in pipeline order."""
+    steps = []
+    if "expression" in node:
+        steps.append("expression")
+    if "sample_score" in node or "gene_score" in node:
+        steps.append("PCA")
+    if "coex_partner" in node:
+        steps.append(f"coexpression ({node.attrs.get('coex_method', 'unknown method')}, top {node.sizes['rank']})")
+    if "coexmap" in node:
+        steps.append("CoexMap (" + ", ".join(map(str, node["subset"].values)) + ")")
+    if "localization" in node:
+        steps.append("localization")
+    if "member_set" in node:
+        steps.append(f"{node.sizes.get('gene_set', 0)} gene sets")
+    if "function_score" in node.attrs:
+        steps.append(f"function score {float(node.attrs['function_score']):.2f}")
+    return steps
+
+
+def overview_table(atlas: xr.DataTree) -> pd.DataFrame:
+    """One row per species node: species, counts and what is computed."""
+    rows = []
+    for name in species_nodes(atlas):
+        node = atlas[name].to_dataset()
+        rows.append(
+            {
+                "node": name,
+                "species": node.attrs.get("species", ""),
+                "genes": node.sizes.get("gene", 0),
+                "samples": node.sizes.get("sample", 0),
+                "studies": len(pd.unique(node["study"].values)) if "study" in node.coords else 0,
+                "PCs": node.sizes.get("pc", 0),
+                "gene sets": len(gene_sets(node)),
+                "computed": "; ".join(computed(node)),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def describe(atlas: xr.DataTree) -> str:
+    """Plain-text description of an atlas (``atted-explore info``)."""
+    attrs = atlas.attrs
+    lines = [f"atlas: {attrs.get('name', '(unnamed)')}"]
+    if attrs.get("description"):
+        lines.append(f"description: {attrs['description']}")
+    for key, value in (attrs.get("provenance") or {}).items():
+        lines.append(f"provenance.{key}: {value}")
+    table = overview_table(atlas)
+    lines.append("")
+    lines.append(table.drop(columns="computed").to_string(index=False))
+    lines.append("")
+    for row in table.itertuples():
+        lines.append(f"{row.node}: {row.computed or 'nothing computed'}")
+    table_orthologs = orthologs(atlas)
+    if len(table_orthologs):
+        lines.append(
+            f"orthologs: {table_orthologs['group'].nunique()} groups, {len(table_orthologs)} memberships"
+        )
+    return "\n".join(lines)

@@ -1,0 +1,104 @@
+"""CoexList: the ranked coexpression partners of a gene, with annotation and link-outs."""
+
+from __future__ import annotations
+
+import io
+from urllib.parse import quote
+
+import pandas as pd
+import panel as pn
+import param
+import xarray as xr
+
+from ..compute.pairs import localization_labels, partner_table
+from . import _style
+from ._data import resident
+
+ALL_COMPARTMENTS = "all"
+
+
+class CoexList(pn.viewable.Viewer):
+    """A gene's partners (rank, ID, symbol, description, localization, score, MR).
+
+    Selecting a row sets ``partner``; the Explorer opens that pair in the CoexViewer.
+    """
+
+    node = param.ClassSelector(class_=xr.Dataset, doc="species node (coexpression computed)")
+    gene = param.String(default="", doc="query gene ID")
+    compartment = param.Selector(
+        default=ALL_COMPARTMENTS, objects=[ALL_COMPARTMENTS], check_on_set=False, doc="keep partners localised here")
+    partner = param.String(default="", doc="partner gene of the selected row")
+
+    def __init__(self, node: xr.Dataset | xr.DataTree, **params):
+        super().__init__(node=resident(node), **params)
+        self._header = pn.pane.HTML("", sizing_mode="stretch_width")
+        self._table = pn.widgets.Tabulator(
+            pagination="remote", page_size=20, show_index=False, disabled=True, selectable=1,
+            sizing_mode="stretch_width", header_filters={"symbol": "input", "description": "input"},
+            css_classes=["coex-list"],
+        )
+        self._table.param.watch(self._on_select, "selection")
+        self._download = pn.widgets.FileDownload(
+            callback=self._tsv, filename="partners.tsv", label="Download TSV", color="primary", width=160,
+        )
+        self._configure()
+        self._render()
+
+    @param.depends("node", watch=True)
+    def _configure(self) -> None:
+        compartments = [str(c) for c in self.node["compartment"].values] if "localization" in self.node else []
+        self.param.compartment.objects = [ALL_COMPARTMENTS, *compartments]
+        self._localization = localization_labels(self.node)
+        self.param.update(
+            compartment=self.compartment if self.compartment in compartments else ALL_COMPARTMENTS,
+            gene=self.gene if self.gene in self.node.indexes["gene"] else "",
+        )
+
+    def partners(self) -> pd.DataFrame:
+        """The current list (empty until a gene is chosen)."""
+        if not self.gene:
+            return pd.DataFrame(columns=["rank", "partner", "symbol", "description", "localization", "score", "mr"])
+        compartment = None if self.compartment == ALL_COMPARTMENTS else self.compartment
+        table = partner_table(self.node, self.gene, compartment=compartment, localization=self._localization)
+        return table.drop(columns="mr") if table["mr"].isna().all() else table
+
+    @param.depends("node", "gene", "compartment", watch=True)
+    def _render(self) -> None:
+        table = self.partners()
+        self._download.filename = f"{quote(self.gene or 'gene', safe='')}_partners.tsv"
+        if not self.gene:
+            self._header.object = "Choose a gene to list its coexpression partners."
+        else:
+            self._header.object = (
+                f"<b>{len(table):,} partners of {_style.escape(self.gene)}</b> "
+                f"({_style.gene_links(self.node, self.gene)})"
+            )
+        links = {"ATTED-II": _style.ATTED_URL}
+        species_page = _style.SPECIES_URLS.get(self.node.attrs.get("species_code", ""))
+        if species_page:
+            links[species_page[0]] = species_page[1]
+        shown = table.assign(
+            **{name: [url.format(gene=quote(str(g), safe="")) for g in table["partner"]] for name, url in links.items()}
+        )
+        self._table.formatters = {
+            name: {"type": "link", "label": name, "target": "_blank"} for name in links
+        } | {"score": {"type": "money", "precision": 3}}
+        self._table.value = shown.round({"score": 3, "mr": 1}) if "mr" in shown else shown
+        self._table.selection = []
+
+    def _on_select(self, event: param.parameterized.Event) -> None:
+        if event.new:
+            self.partner = str(self._table.value["partner"].iloc[event.new[0]])
+
+    def _tsv(self) -> io.StringIO:
+        return io.StringIO(self.partners().to_csv(sep="\t", index=False))
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        return pn.Column(
+            pn.Row(
+                pn.widgets.Select.from_param(self.param.compartment, label="compartment", width=160), self._download
+            ),
+            self._header,
+            self._table,
+            sizing_mode="stretch_width",
+        )

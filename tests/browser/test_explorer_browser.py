@@ -1,0 +1,234 @@
+"""The served Explorer in a real browser: it renders, reacts, follows the URL and never runs annotation HTML."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+from playwright.sync_api import Error as PlaywrightError
+
+pytestmark = pytest.mark.browser
+
+XSS_TEXTS = ("<script>window.__xss=1</script>", '<img src=x onerror="window.__xss=1">', "heat &amp; drought")
+
+
+def open_app(page, url: str, atlas) -> None:
+    page.goto(url)
+    page.get_by_text(atlas.attrs["name"]).first.wait_for()
+    pc_plot(page).wait_for()
+
+
+def pc_plot(page):
+    """The PC view's plot: the first Bokeh canvas of the page (its tab comes first)."""
+    return page.locator(".bk-Canvas").first
+
+
+def painted_pixels(page) -> int:
+    """Pixels of the PC view's data layer that are neither blank nor white."""
+    return pc_plot(page).locator("canvas").first.evaluate(
+        """canvas => {
+            const data = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
+            let n = 0;
+            for (let i = 0; i < data.length; i += 4) {
+                if (data[i + 3] > 0 && (data[i] < 240 || data[i + 1] < 240 || data[i + 2] < 240)) n++;
+            }
+            return n;
+        }"""
+    )
+
+
+def plot_image(page) -> bytes | None:
+    """Screenshot of the PC view's plot (None while the plot is being replaced)."""
+    try:
+        return pc_plot(page).screenshot(timeout=5_000)
+    except PlaywrightError:
+        return None
+
+
+COLOURED_PIXELS = """(canvas, limit) => {
+    // saturated pixels of the data layer are samples (axes and titles are grey or black)
+    const data = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
+    const rect = canvas.getBoundingClientRect();
+    const found = [];
+    for (let i = 0; i < data.length && found.length < limit; i += 4 * 7) {
+        const [r, g, b, a] = [data[i], data[i + 1], data[i + 2], data[i + 3]];
+        if (a > 200 && Math.max(r, g, b) - Math.min(r, g, b) > 80) {
+            const p = i / 4;
+            found.push([rect.left + (p % canvas.width) * rect.width / canvas.width,
+                        rect.top + Math.floor(p / canvas.width) * rect.height / canvas.height]);
+        }
+    }
+    return found;
+}"""
+
+TOOLTIP_TEXT = """() => {
+    // Bokeh tooltips live in nested shadow roots; collect their visible text
+    const texts = [];
+    const collect = (node) => {
+        if (node.nodeName === "STYLE") return;
+        if (node.nodeType === 3) { if (node.textContent.trim()) texts.push(node.textContent.trim()); return; }
+        if (node.shadowRoot) collect(node.shadowRoot);
+        node.childNodes.forEach(collect);
+    };
+    const find = (root) => root.querySelectorAll("*").forEach((el) => {
+        if (String(el.className).includes("bk-Tooltip")) collect(el);
+        if (el.shadowRoot) find(el.shadowRoot);
+    });
+    find(document);
+    return texts.join(" ");
+}"""
+
+
+def stable_plot_image(page) -> bytes:
+    """The PC view's image once two screenshots in a row agree (the first frame may be redrawn)."""
+    images = [None]
+
+    def settled():
+        images.append(plot_image(page))
+        return images[-1] if images[-1] is not None and images[-1] == images[-2] else None
+
+    return wait_until(settled, what="a settled PC view image")
+
+
+def wait_until(condition, timeout: float = 30.0, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.25)
+    pytest.fail(f"timed out after {timeout} s waiting for {what}")
+
+
+def choose_gene(page, picker, text: str) -> None:
+    """Type into a gene search box and take the first suggestion."""
+    picker.click()
+    picker.press_sequentially(text, delay=30)
+    menu_item = page.locator(".bk-menu .bk-item, .bk-menu > div").filter(visible=True).first
+    menu_item.wait_for()
+    menu_item.click()
+
+
+def active_tab(page) -> str:
+    return page.locator(".bk-tab.bk-active").first.inner_text().strip()
+
+
+def most_variable_gene(node) -> str:
+    expression = node["expression"].values
+    return str(node["gene"].values[int(np.argmax(expression.std(axis=1)))])
+
+
+def test_app_loads_with_atlas_name_and_rendered_pc_plot(page, app_url, served_atlas):
+    _, atlas = served_atlas
+    open_app(page, app_url, atlas)
+    wait_until(lambda: painted_pixels(page) > 200, what="datashaded samples on the PC view")
+    assert page.evaluate("window.__xss") is None
+    assert page.problems == []
+
+
+def test_panel_serve_of_the_explorer_notebook_shows_the_app(page, notebook_app_url, served_atlas):
+    _, atlas = served_atlas
+    open_app(page, notebook_app_url, atlas)
+    wait_until(lambda: painted_pixels(page) > 200, what="datashaded samples on the PC view")
+    assert page.problems == []
+
+
+def test_choosing_a_gene_recolours_the_pc_view(page, app_url, served_atlas):
+    _, atlas = served_atlas
+    open_app(page, app_url, atlas)
+    wait_until(lambda: painted_pixels(page) > 200, what="the first frame")
+    before = stable_plot_image(page)
+    gene = most_variable_gene(atlas["Ath-r"])
+    choose_gene(page, page.get_by_placeholder("gene ID or symbol").first, gene)
+    colour_by = page.locator("select").nth(3)
+    wait_until(lambda: colour_by.input_value() == "gene expression", what="colour by gene expression")
+    wait_until(lambda: plot_image(page) not in (None, before), what="the PC view to recolour")
+    assert page.problems == []
+
+
+def test_coexlist_row_opens_the_pair_in_coexviewer(page, app_url, served_atlas):
+    _, atlas = served_atlas
+    node = atlas["Ath-r"]
+    gene = most_variable_gene(node)
+    partner = str(node["gene"].values[int(node["coex_partner"].sel(gene=gene).values[0])])
+    open_app(page, f"{app_url}?gene={gene}", atlas)
+    page.locator(".bk-tab", has_text="Coexpression list").click()
+    first_row = page.locator(".coex-list .tabulator-row").first
+    first_row.wait_for()
+    assert partner in first_row.inner_text()
+    first_row.locator('.tabulator-cell[tabulator-field="partner"]').click()
+    wait_until(lambda: active_tab(page) == "Gene pair", what="the Gene pair tab")
+    stats = page.locator(".pair-stats").first
+    wait_until(lambda: gene in stats.inner_text() and partner in stats.inner_text(), what="the pair's statistics")
+    assert "partner #1" in stats.inner_text()
+    assert page.problems == []
+
+
+def test_url_query_opens_species_gene_and_pair(page, app_url, served_atlas):
+    _, atlas = served_atlas
+    node = atlas["Osa-r"]
+    gene = most_variable_gene(node)
+    other = str(node["gene"].values[0 if node["gene"].values[0] != gene else 1])
+    open_app(page, f"{app_url}?species=Osa-r&gene={gene}&pair={gene},{other}", atlas)
+    assert page.locator("select").first.input_value() == "Osa-r"
+    page.get_by_text(f"partners of {gene}", exact=False).first.wait_for(state="attached")
+    page.locator(".bk-tab", has_text="Gene pair").click()
+    stats = page.locator(".pair-stats").first
+    wait_until(lambda: gene in stats.inner_text() and other in stats.inner_text(), what="the pair from the URL")
+    assert page.problems == []
+
+
+def test_annotation_html_is_shown_as_text_and_never_runs(page, app_url, served_atlas):
+    _, atlas = served_atlas
+    open_app(page, app_url, atlas)
+    title_filter = page.locator('.tabulator-col[tabulator-field="title"] input').first
+    for text, query in zip(XSS_TEXTS, ("</script>", "onerror", "&amp;"), strict=True):
+        title_filter.fill("")
+        title_filter.press_sequentially(query, delay=20)
+        page.get_by_text(text, exact=False).first.wait_for()
+    # categories with HTML are legend entries (and Bokeh titles/axes) when colouring by treatment
+    page.locator("select").nth(3).select_option("treatment")
+    page.get_by_text('"mild" <img src=x onerror="window.__xss=1">', exact=False).first.wait_for()
+    assert page.evaluate("window.__xss") is None
+    assert page.problems == []
+
+
+def test_box_selection_lists_samples_and_ranks_terms(page, app_url, served_atlas):
+    _, atlas = served_atlas
+    open_app(page, app_url, atlas)
+    wait_until(lambda: painted_pixels(page) > 200, what="the first frame")
+    page.locator("[title='Box Select']").first.click()
+    box = pc_plot(page).bounding_box()
+    page.mouse.move(box["x"] + 60, box["y"] + 40)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] - 40, steps=8)
+    page.mouse.up()
+    summary = page.get_by_text("selected samples", exact=False).first
+    summary.wait_for()
+    selected = int(summary.inner_text().split()[0].replace(",", ""))
+    assert 0 < selected < atlas["Ath-r"].sizes["sample"]
+    assert page.locator(".tabulator-row", has_text="tissue").count() + page.locator(
+        ".tabulator-row", has_text="study").count() > 0
+    assert page.problems == []
+
+
+def test_hover_shows_a_sample_and_its_annotation_as_text(page, app_url, served_atlas):
+    _, atlas = served_atlas
+    open_app(page, app_url, atlas)
+    wait_until(lambda: painted_pixels(page) > 200, what="the first frame")
+    samples = set(atlas["Ath-r"]["sample"].values.astype(str))
+    layer = pc_plot(page).locator("canvas").first
+    shown = ""
+    for x, y in layer.evaluate(COLOURED_PIXELS, 40):
+        page.mouse.move(x, y)
+        deadline = time.monotonic() + 2
+        while time.monotonic() < deadline and not samples.intersection(page.evaluate(TOOLTIP_TEXT).split()):
+            time.sleep(0.1)
+        shown = page.evaluate(TOOLTIP_TEXT)
+        if samples.intersection(shown.split()):
+            break
+    assert samples.intersection(shown.split()), f"no sample in the hover tooltip: {shown!r}"
+    assert "study:" in shown and "title:" in shown
+    assert page.evaluate("window.__xss") is None
+    assert page.problems == []

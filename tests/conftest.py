@@ -1,0 +1,31 @@
+"""Shared fixtures: the real public data folder and a small demo atlas."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+SHARED_DATA = Path(os.environ.get("ATTED_EXPLORE_MIRROR", Path(__file__).resolve().parents[2] / "shared" / "data"))
+if SHARED_DATA.is_dir():
+    # The dataset registry (and notebook kernels, which inherit the environment) read real data from the mirror.
+    os.environ.setdefault("ATTED_EXPLORE_MIRROR", str(SHARED_DATA))
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """``../shared/data``: real public files. CI always has it, so there a missing folder fails."""
+    if not SHARED_DATA.is_dir():
+        if os.environ.get("CI"):
+            pytest.fail(f"real data folder {SHARED_DATA} is missing in CI")
+        pytest.skip(f"real data folder {SHARED_DATA} not present")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def small_demo():
+    """The ``small`` demo atlas (built once per test session; tests must not modify it)."""
+    from atted_explore import datasets
+
+    return datasets.demo(preset="small", seed=0)

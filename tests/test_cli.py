@@ -1,0 +1,35 @@
+"""The command line: info describes an atlas; bad input is one clear line with a non-zero exit."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from atted_explore import save_atlas
+from atted_explore.cli import main
+
+from .factories import make_atlas
+
+
+def test_info_describes_species_counts_and_computed_steps(tmp_path, capsys):
+    path = save_atlas(make_atlas(n_genes=7, n_samples=4), tmp_path / "atlas.zarr")
+    assert main(["info", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "atlas: test atlas" in out
+    assert "Ath-r" in out and "Arabidopsis thaliana" in out
+    row = next(line for line in out.splitlines() if line.strip().startswith("Ath-r"))
+    assert row.split()[-5:-3] == ["7", "4"]  # genes, samples
+    assert "expression; localization; 2 gene sets" in out
+    assert "orthologs: 1 groups, 2 memberships" in out
+
+
+def test_errors_are_one_line_and_exit_2(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "atted_explore.cli", "info", str(tmp_path / "nope.zarr")],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0
+    assert result.stderr.startswith("error: ") and "nope.zarr" in result.stderr
+    assert "Traceback" not in result.stderr

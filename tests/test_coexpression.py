@@ -1,0 +1,199 @@
+"""Coexpression engine: formulas on hand-checkable inputs, fast path vs the direct computation,
+reproducibility, baselines and the output schema."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import xarray as xr
+from scipy.stats import rankdata
+
+from atted_explore import InputError
+from atted_explore.atlas import validate_node
+from atted_explore.compute import coexpression, indices, pca, ranking
+
+
+def _vectors(n_genes, n_dims, seed=0, n_factors=5):
+    rng = np.random.default_rng(seed)
+    latent = rng.standard_normal((n_genes, n_factors)) @ rng.standard_normal((n_factors, n_dims))
+    return latent + rng.standard_normal((n_genes, n_dims))
+
+
+def _node(n_genes=120, n_samples=40, seed=0) -> xr.Dataset:
+    values = _vectors(n_genes, n_samples, seed).astype(np.float32) + 6
+    return xr.Dataset(
+        {"expression": (("gene", "sample"), values)},
+        coords={"gene": [f"g{i:03d}" for i in range(n_genes)], "sample": [f"s{j}" for j in range(n_samples)]},
+    )
+
+
+def _fast_mean_logit(vectors, bags, n_bins=4096):
+    """Bag-averaged logit scores of the fast path as a full matrix."""
+    n = vectors.shape[0]
+    scale = indices.logit_scale(n, len(bags))
+    packed = indices.bag_logit_sum(vectors, bags, scale, n_bins)
+    full = np.empty((n, n), dtype=np.int32)
+    ranking.unpack_rows(packed, 0, n, n, full)
+    return full / (scale * len(bags))
+
+
+# ------------------------------------------------------------------ formulas
+
+
+def test_mutual_rank_logit_and_inverse_by_hand():
+    assert ranking.mutual_rank(4, 9) == 6.0
+    n = 101
+    np.testing.assert_allclose(ranking.logit_score([1, 50.5, 100], n), [np.log(100), 0.0, -np.log(100)])
+    np.testing.assert_allclose(ranking.mr_from_logit(ranking.logit_score([3.0, 77.0], n), n), [3.0, 77.0])
+
+
+def test_zscore_rows_excludes_self():
+    scores = np.array([[9.0, 1.0, 2.0, 3.0], [0.0, 9.0, 5.0, 5.0]])
+    z = ranking.zscore_rows(scores, exclude_diagonal_from=0)
+    np.testing.assert_allclose(z[0, 1:], [-np.sqrt(1.5), 0.0, np.sqrt(1.5)])  # mean 2, sd sqrt(2/3)
+    np.testing.assert_allclose(z[1, [0, 2, 3]], [-np.sqrt(2), np.sqrt(0.5), np.sqrt(0.5)])
+
+
+def test_rank_matrix_by_hand():
+    corr = np.array([[1.0, 0.9, 0.1, 0.5], [0.9, 1.0, 0.2, 0.2], [0.1, 0.2, 1.0, 0.3], [0.5, 0.2, 0.3, 1.0]])
+    expected = np.array([[0, 1, 3, 2], [1, 0, 2.5, 2.5], [3, 2, 0, 1], [1, 3, 2, 0]])
+    np.testing.assert_array_equal(ranking.rank_matrix(corr), expected)
+
+
+def test_binned_ranks_equal_exact_ranks_when_values_are_apart():
+    rng = np.random.default_rng(3)
+    n = 60
+    corr = np.corrcoef(rng.standard_normal((n, 12))).astype(np.float32)
+    ranks = np.zeros((n, n), dtype=np.uint16)
+    ranking.binned_ranks(corr, 0, 2**20, ranks)
+    np.testing.assert_array_equal(ranks, ranking.rank_matrix(corr))
+    coarse = np.zeros_like(ranks)
+    ranking.binned_ranks(corr, 0, 64, coarse)
+    exact = ranking.rank_matrix(corr)
+    assert np.abs(coarse.astype(float) - exact).max() <= n / 2  # ties within a bin share a mid-rank
+
+
+def test_packed_triangle_round_trip():
+    n = 7
+    full = np.arange(n * n, dtype=np.int32).reshape(n, n)
+    full = np.triu(full, 1) + np.triu(full, 1).T
+    packed = full[np.triu_indices(n, 1)].copy()
+    out = np.empty((3, n), dtype=np.int32)
+    ranking.unpack_rows(packed, 2, 3, n, out)
+    np.testing.assert_array_equal(out, full[2:5])
+
+
+def test_bag_draws_depend_only_on_seed_and_bag():
+    ten, three = indices.bag_columns(20, 0.5, 10, seed=4), indices.bag_columns(20, 0.5, 3, seed=4)
+    assert all(np.array_equal(a, b) for a, b in zip(ten, three))
+    assert all(len(b) == 10 and len(set(b)) == 10 for b in ten)
+    assert not np.array_equal(ten[0], indices.bag_columns(20, 0.5, 1, seed=5)[0])
+
+
+# ------------------------------------------------------- fast path vs direct
+
+
+def test_fast_mean_logit_matches_direct_computation():
+    vectors = _vectors(150, 16, seed=1)
+    bags = indices.bag_columns(16, 0.5, 6, seed=2)
+    fast = _fast_mean_logit(vectors, bags)
+    direct = indices.reference_mean_logit(vectors, bags)
+    off = ~np.eye(150, dtype=bool)
+    difference = np.abs(fast - direct)[off]
+    assert np.median(difference) < 1e-4  # exact wherever a gene's correlations fall in separate bins
+    assert difference.max() < 0.25  # a shared bin shifts a rank by < half its count in one bag
+    assert np.corrcoef(fast[off], direct[off])[0, 1] > 0.9999
+
+
+def test_top_k_tables_match_a_full_computation():
+    node = pca(_node(), n_pcs=12)
+    out = coexpression(node, n_bags=8, top_k=15, seed=3, progress=False)
+    vectors = indices._gene_vectors(node)
+    bags = indices.bag_columns(vectors.shape[1], 0.5, 8, seed=3)
+    n_bins = json.loads(out.attrs["coex_params"])["rank_bins"]
+    z = ranking.zscore_rows(_fast_mean_logit(vectors, bags, n_bins), exclude_diagonal_from=0)
+    partners, scores = indices.top_k_table(z, 15)
+    np.testing.assert_array_equal(out["coex_partner"].values, partners)
+    np.testing.assert_allclose(out["coex_score"].values, scores, rtol=1e-5)
+    assert (np.diff(out["coex_score"].values, axis=1) <= 0).all()
+
+
+def test_partial_ranks_agree_with_exact_ranks_on_3000_genes():
+    """Binned ranks vs exact full ranks: top-100 partner lists overlap >= 99%."""
+    vectors = _vectors(3000, 40, seed=7, n_factors=8)
+    bags = indices.bag_columns(40, 0.5, 4, seed=0)
+    fast = ranking.zscore_rows(_fast_mean_logit(vectors, bags), exclude_diagonal_from=0)
+    exact = ranking.zscore_rows(indices.reference_mean_logit(vectors, bags), exclude_diagonal_from=0)
+    fast_top, _ = indices.top_k_table(fast, 100)
+    exact_top, _ = indices.top_k_table(exact, 100)
+    overlap = np.mean([np.intersect1d(a, b).size / 100 for a, b in zip(fast_top, exact_top)])
+    print(f"top-100 overlap, binned vs exact ranks, 3000 genes: {overlap:.4f}")
+    assert overlap >= 0.99
+
+
+# ---------------------------------------------------- reproducibility, API
+
+
+def test_same_seed_same_result_other_seed_differs():
+    node = pca(_node(), n_pcs=10)
+    a = coexpression(node, n_bags=5, top_k=10, seed=1, progress=False)
+    b = coexpression(node, n_bags=5, top_k=10, seed=1, progress=False, threads=1)  # other split of bags
+    c = coexpression(node, n_bags=5, top_k=10, seed=2, progress=False)
+    assert a.identical(b)
+    assert not np.array_equal(a["coex_score"].values, c["coex_score"].values)
+    params = json.loads(a.attrs["coex_params"])
+    assert a.attrs["coex_method"] == "subagging"
+    assert params["seed"] == 1 and params["n_bags"] == 5 and params["pcs_per_bag"] == 5 and params["n_pcs"] == 10
+
+
+def test_output_schema_and_progress_callback():
+    calls = []
+    node = _node(n_genes=30)
+    out = coexpression(node, n_bags=4, top_k=50, progress=lambda done, total: calls.append((done, total)))
+    validate_node(out)
+    assert out["coex_partner"].dtype == np.int32 and out["coex_score"].dtype == np.float32
+    assert out.sizes["rank"] == 29 and out["rank"].values[0] == 1  # K capped at N - 1
+    assert ((out["coex_partner"].values != np.arange(30)[:, None]).all())
+    assert sorted(calls) == [(1, 4), (2, 4), (3, 4), (4, 4)]
+    assert set(node.variables) == {"expression", "gene", "sample"}  # the input is never modified
+
+
+def test_pearson_baseline_is_sample_correlation():
+    node = _node(n_genes=40)
+    out = coexpression(node, "pearson", top_k=5)
+    corr = np.corrcoef(node["expression"].values.astype(float))
+    partners, scores = indices.top_k_table(corr, 5)
+    np.testing.assert_array_equal(out["coex_partner"].values, partners)
+    np.testing.assert_allclose(out["coex_score"].values, scores, rtol=1e-5)
+    assert "coex_mr" not in out
+
+
+def test_mr_baseline_is_mutual_rank_over_samples():
+    node = _node(n_genes=50)
+    out = coexpression(node, "mr", top_k=8)
+    ranks = ranking.rank_matrix(np.corrcoef(node["expression"].values.astype(float)))
+    mr = np.sqrt(ranks * ranks.T)
+    np.fill_diagonal(mr, np.inf)
+    got = np.take_along_axis(mr, out["coex_partner"].values.astype(int), axis=1)
+    # binned ranks: exact unless two correlations of a gene fall within 2/4096 (then off by < 1)
+    np.testing.assert_allclose(out["coex_mr"].values, got, atol=1.0)
+    np.testing.assert_allclose(np.sort(got, axis=1), np.sort(mr, axis=1)[:, :8], atol=1.0)  # the 8 smallest MRs
+    np.testing.assert_allclose(out["coex_score"].values, ranking.logit_score(out["coex_mr"].values, 50), atol=1e-4)
+
+
+@pytest.mark.parametrize(
+    "kwargs", [{"method": "spearman"}, {"n_bags": 0}, {"fraction": 0.0}, {"fraction": 1.5}, {"top_k": 0}]
+)
+def test_bad_parameters_are_input_errors(kwargs):
+    with pytest.raises(InputError):
+        coexpression(_node(n_genes=10), progress=False, **kwargs)
+
+
+def test_rank_ties_are_midranks():
+    corr = np.array([[1.0, 0.5, 0.5], [0.5, 1.0, 0.5], [0.5, 0.5, 1.0]], dtype=np.float32)
+    ranks = np.zeros((3, 3), dtype=np.uint16)
+    ranking.binned_ranks(corr, 0, 4096, ranks)
+    expected = rankdata(-np.array([0.5, 0.5]))  # two tied partners -> 1.5 each, rounded down
+    assert (ranks[~np.eye(3, dtype=bool)] == np.floor(expected[0])).all()

@@ -1,0 +1,215 @@
+"""View logic without a browser, and the computations the views call (selection terms, pair contributions)."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pandas as pd
+import panel as pn
+import pytest
+from scipy import stats
+
+from atted_explore import InputError
+from atted_explore.compute.pairs import (
+    expression_correlation,
+    pair_stats,
+    partner_table,
+    pc_contributions,
+    standardised_gene_scores,
+)
+from atted_explore.compute.selection import region_mask, term_enrichment
+from atted_explore.views import AtlasOverview, CoexList, CoexViewer, Explorer, PCView
+from atted_explore.views._style import escape, gene_options, pc_axis_label, top_categories
+from atted_explore.views.pcview import GENE_EXPRESSION
+
+from .views_atlas import analysed_demo
+
+
+@pytest.fixture(scope="module")
+def atlas():
+    return analysed_demo()
+
+
+@pytest.fixture(scope="module")
+def node(atlas):
+    return atlas["Ath-r"].to_dataset().load()
+
+
+def first_partner(node, gene: str) -> str:
+    return str(node["gene"].values[int(node["coex_partner"].sel(gene=gene).values[0])])
+
+
+# ------------------------------------------------------------------ selection
+
+
+def test_region_mask_box_and_polygon_agree_with_coordinates(node):
+    x, y = node["sample_score"].sel(pc=1).values, node["sample_score"].sel(pc=2).values
+    x0, x1, y0, y1 = np.quantile(x, 0.2), np.quantile(x, 0.7), np.quantile(y, 0.1), np.quantile(y, 0.8)
+    box = region_mask(node, 1, 2, bounds=(x1, y1, x0, y0)).values
+    assert np.array_equal(box, (x >= x0) & (x <= x1) & (y >= y0) & (y <= y1))
+    square = region_mask(node, 1, 2, polygon=([x0, x1, x1, x0], [y0, y0, y1, y1])).values
+    on_edge = np.isclose(x, x0) | np.isclose(x, x1) | np.isclose(y, y0) | np.isclose(y, y1)
+    assert np.array_equal(square[~on_edge], box[~on_edge])
+    triangle = region_mask(node, 1, 2, polygon=([x0, x1, x0], [y0, y0, y1])).values
+    assert triangle.sum() < box.sum()
+    assert not (triangle & ~box).any()
+    with pytest.raises(InputError, match="exactly one"):
+        region_mask(node, 1, 2)
+    with pytest.raises(InputError, match="no PC 999"):
+        region_mask(node, 1, 999, bounds=(0, 0, 1, 1))
+
+
+def test_term_enrichment_ranks_the_selected_tissue_first_with_hypergeometric_p(node):
+    tissue = pd.Series(node["tissue"].values)
+    term = tissue.value_counts().index[1]
+    selected = (tissue == term).to_numpy()
+    table = term_enrichment(node, selected)
+    top = table.iloc[0]
+    assert (top["field"], top["term"]) == ("tissue", term)
+    n, k = node.sizes["sample"], int(selected.sum())
+    assert top["fold"] == pytest.approx(n / k)
+    assert top["p_value"] == pytest.approx(stats.hypergeom.sf(k - 1, n, k, k))
+    assert (table["q_value"] >= table["p_value"] - 1e-15).all()
+    by_ids = term_enrichment(node, node["sample"].values[selected].tolist())
+    pd.testing.assert_frame_equal(by_ids, table)
+    assert term_enrichment(node, np.zeros(n, dtype=bool)).empty
+    with pytest.raises(InputError, match="unknown sample IDs"):
+        term_enrichment(node, ["no-such-sample"])
+
+
+# ---------------------------------------------------------------------- pairs
+
+
+def test_pc_contributions_sum_to_the_correlation_over_standardised_pcs(node):
+    gene_a = str(node["gene"].values[3])
+    gene_b = first_partner(node, gene_a)
+    result = pc_contributions(node, gene_a, gene_b)
+    z = standardised_gene_scores(node)
+    expected = np.corrcoef(z.sel(gene=gene_a).values, z.sel(gene=gene_b).values)[0, 1]
+    assert result.attrs["correlation"] == pytest.approx(expected, abs=1e-6)
+    assert float(result["contribution"].sum()) == pytest.approx(expected, abs=1e-6)
+    assert np.allclose(z.std("gene").values, 1, atol=1e-3)
+    assert float(pc_contributions(node, gene_a, gene_a)["contribution"].sum()) == pytest.approx(1.0)
+
+
+def test_pair_stats_and_partner_table_follow_the_coexpression_lists(node):
+    gene = str(node["gene"].values[10])
+    partner = first_partner(node, gene)
+    table = partner_table(node, gene)
+    assert table["rank"].tolist() == sorted(table["rank"])
+    assert table["partner"].iloc[0] == partner
+    assert table["symbol"].iloc[0] == node["symbol"].sel(gene=partner).item()
+    assert np.allclose(table["score"], node["coex_score"].sel(gene=gene).values[: len(table)])
+    pair = pair_stats(node, gene, partner)
+    assert pair["rank"] == 1
+    assert pair["score"] == pytest.approx(table["score"].iloc[0])
+    rows = node["expression"].sel(gene=[gene, partner]).values
+    assert pair["expression_correlation"] == pytest.approx(np.corrcoef(rows)[0, 1], abs=1e-6)
+    assert expression_correlation(node, gene, partner) == pair["expression_correlation"]
+    chloroplast = partner_table(node, gene, compartment="chloroplast")
+    flags = node["localization"].sel(compartment="chloroplast", gene=chloroplast["partner"].tolist()).values
+    assert flags.all() and len(chloroplast) < len(table)
+    assert all("chloroplast" in text for text in chloroplast["localization"])
+    with pytest.raises(InputError, match="unknown compartment"):
+        partner_table(node, gene, compartment="golgi")
+    with pytest.raises(InputError, match="not on dim 'gene'"):
+        partner_table(node, "NOT-A-GENE")
+
+
+# ---------------------------------------------------------------------- views
+
+
+def test_style_escapes_and_labels(node):
+    assert escape('<img src=x onerror="window.__xss=1">') == "&lt;img src=x onerror=&quot;window.__xss=1&quot;&gt;"
+    assert escape("heat &amp; drought") == "heat &amp;amp; drought"
+    variance = 100 * float(node["pc_variance"].sel(pc=2))
+    assert pc_axis_label(node, 2).startswith(f"PC2 ({variance:.1f}%)")
+    options = gene_options(node)
+    with_symbol = next(g for g, s in zip(node["gene"].values, node["symbol"].values) if s)
+    label = next(k for k, v in options.items() if v == with_symbol)
+    assert node["symbol"].sel(gene=with_symbol).item() in label
+    labels, key = top_categories(node["study"].values, 5)
+    assert len(labels.categories) == 6 and "other" in key
+    biggest = pd.Series(node["study"].values).value_counts().index[0]
+    assert (labels == biggest).sum() == (node["study"].values == biggest).sum()
+
+
+def test_pcview_colours_selects_and_ranks_terms(node):
+    view = PCView(node)
+    assert (view.x_pc, view.y_pc, view.color_by) == (1, 2, "study")
+    gene = str(node["gene"].values[0])
+    view.param.update(gene=gene, color_by=GENE_EXPRESSION, x_pc=3)
+    frame, colour, continuous, _ = view.frame()
+    assert continuous and np.allclose(frame[colour], node["expression"].sel(gene=gene).values)
+    assert np.allclose(frame["PC3"], node["sample_score"].sel(pc=3).values)
+    x = node["sample_score"].sel(pc=3).values
+    view._select(bounds=(np.median(x), -1e9, 1e9, 1e9))
+    assert len(view.selection) == int((x >= np.median(x)).sum())
+    assert len(view._samples.value) == len(view.selection)
+    assert view._terms.value["selected"].gt(0).all()
+    y = node["sample_score"].sel(pc=2).values
+    lasso = np.array([[x.min() - 1, y.min() - 1], [x.max() + 1, y.min() - 1], [x.min() - 1, y.max() + 1]])
+    view._select(polygon=lasso)
+    inside = region_mask(node, 3, 2, polygon=(lasso[:, 0], lasso[:, 1])).values
+    assert view.selection == node["sample"].values[inside].tolist() and 0 < inside.sum() < inside.size
+    pd.testing.assert_frame_equal(view.selected_terms(), term_enrichment(node, inside))
+    view.y_pc = 3
+    assert view._message.visible and not view._plot.visible
+    assert pn.panel(view).get_root() is not None
+
+
+def test_coexlist_lists_filters_downloads_and_selects(node):
+    gene = str(node["gene"].values[10])
+    view = CoexList(node, gene=gene)
+    shown = view._table.value
+    assert shown["partner"].tolist() == partner_table(node, gene)["partner"].tolist()
+    assert shown["ATTED-II"].str.startswith("https://atted.jp/").all()
+    assert shown["TAIR"].iloc[0].endswith(shown["partner"].iloc[0])
+    assert all(spec["type"] == "link" for name, spec in view._table.formatters.items() if name != "score")
+    downloaded = pd.read_csv(io.StringIO(view._tsv().getvalue()), sep="\t")
+    assert downloaded["partner"].tolist() == shown["partner"].tolist()
+    view.compartment = "chloroplast"
+    assert len(view._table.value) == len(partner_table(node, gene, compartment="chloroplast"))
+    view._table.selection = [1]
+    assert view.partner == view._table.value["partner"].iloc[1]
+
+
+def test_coexviewer_pair_and_pc_click(node):
+    gene_a = str(node["gene"].values[3])
+    gene_b = first_partner(node, gene_a)
+    view = CoexViewer(node, gene_a=gene_a, gene_b=gene_b)
+    assert gene_a in view._stats.object and "partner #1" in view._stats.object
+    contributions = view.contributions()
+    order = contributions["contribution"].sortby(contributions["contribution"], ascending=False)["pc"].values
+    view._pick_pc(order, [0])
+    assert view.selected_pc == int(contributions["contribution"].idxmax())
+    empty = CoexViewer(node)
+    assert empty.contributions() is None and "Choose two genes" in empty._stats.object
+
+
+def test_explorer_links_the_views_and_keeps_state(atlas):
+    node = atlas["Ath-r"]
+    gene = str(node["gene"].values[10])
+    explorer = Explorer(atlas)
+    explorer.gene = gene
+    assert (explorer.pc_view.gene, explorer.pc_view.color_by) == (gene, GENE_EXPRESSION)
+    assert explorer.coex_list.gene == gene and explorer.coex_viewer.gene_a == gene
+    explorer.coex_list._table.selection = [0]
+    assert explorer.pair == f"{gene},{first_partner(node, gene)}" and explorer.tabs.active == 2
+    explorer.coex_viewer.selected_pc = 4
+    contributions = explorer.coex_viewer.contributions()["contribution"].drop_sel(pc=4)
+    assert (explorer.pc_view.x_pc, explorer.pc_view.y_pc) == (4, int(contributions.idxmax()))
+    explorer.species = "Osa-r"
+    assert explorer.gene == "" and explorer.pair == "" and explorer.pc_view.node.attrs["species_code"] == "Osa"
+    rice_gene = str(atlas["Osa-r"]["gene"].values[5])
+    shared = Explorer(atlas, species="Osa-r", gene=rice_gene)
+    assert shared.coex_list.gene == rice_gene and shared.pc_view.node.sizes["sample"] == atlas["Osa-r"].sizes["sample"]
+
+
+def test_overview_escapes_atlas_text(atlas):
+    hostile = atlas.copy()
+    hostile.attrs = {**atlas.attrs, "name": "<script>window.__xss=1</script>", "provenance": {"note": "a & <b>"}}
+    html = AtlasOverview(atlas=hostile).__panel__()[0].object
+    assert "<script>" not in html and "&lt;script&gt;window.__xss=1&lt;/script&gt;" in html
+    assert "a &amp; &lt;b&gt;" in html
