@@ -169,9 +169,9 @@ def validate_node(node: xr.Dataset, name: str = "node", check_values: bool = Tru
     for var, dims in VARIABLE_DIMS.items():
         if var in node.variables and node[var].dims != dims:
             _fail(f"{where}, variable {var!r}", f"has dims {node[var].dims}, expected {dims}")
-    for var, dims in (("pc", ("pc",)), ("rank", ("rank",))):
-        if var in node.dims and var not in node.coords:
-            _fail(where, f"dim {var!r} has no coordinate")
+    for dim in ("pc", "rank"):
+        if dim in node.dims and dim not in node.coords:
+            _fail(where, f"dim {dim!r} has no coordinate")
     if "localization" in node and node["localization"].dtype != bool:
         _fail(f"{where}, variable 'localization'", f"has dtype {node['localization'].dtype}, expected bool")
     if "coex_partner" in node:
@@ -256,34 +256,55 @@ def _strings_as_objects(ds: xr.Dataset) -> xr.Dataset:
     )
 
 
+def check_output_path(path: str | os.PathLike, *, overwrite: bool, replace_non_atlas: bool = False) -> Path:
+    """Refuse an unusable output path, before any work is done; returns it as a ``Path``.
+
+    An existing atlas is replaced only with ``overwrite``; an existing path that is
+    not an atlas only with ``replace_non_atlas`` too (never silently).
+    """
+    path = Path(path)
+    if path.exists():
+        if not is_atlas(path) and not replace_non_atlas:
+            raise OutputPathError(
+                f"{path}: exists and is not an atlas; refusing to replace it (choose another path or pass --overwrite)"
+            )
+        if not overwrite:
+            raise OutputPathError(f"{path}: an atlas already exists there (pass --overwrite / overwrite=True to replace it)")
+    parent = path.parent
+    if not parent.is_dir():
+        raise OutputPathError(f"{path}: parent folder {parent} does not exist")
+    if not os.access(parent, os.W_OK):
+        raise OutputPathError(f"{path}: parent folder {parent} is not writable (read-only?)")
+    return path
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+    elif path.exists():
+        path.unlink()
+
+
 def save_atlas(
-    atlas: xr.DataTree, path: str | os.PathLike, overwrite: bool = True, validate_first: bool = True
+    atlas: xr.DataTree,
+    path: str | os.PathLike,
+    overwrite: bool = True,
+    validate_first: bool = True,
+    replace_non_atlas: bool = False,
 ) -> Path:
     """Write ``atlas`` to a Zarr store at ``path`` atomically.
 
     The store is built in a temporary sibling folder and renamed into place, so
-    an exception or crash never leaves a half-written atlas at ``path`` and an
-    atlas already there stays intact until the new one is complete. A path that
-    exists and is not an atlas is refused (it is never silently replaced).
+    an exception or crash never leaves a half-written atlas at ``path`` and
+    whatever is already there stays intact until the new atlas is complete. A
+    path that exists and is not an atlas is refused unless ``replace_non_atlas``.
     """
-    path = Path(path)
-    if path.exists():
-        if not is_atlas(path):
-            raise OutputPathError(
-                f"{path}: exists and is not an atlas; refusing to replace it (choose another path)"
-            )
-        if not overwrite:
-            raise OutputPathError(f"{path}: an atlas already exists there (pass overwrite=True to replace it)")
-    parent = path.parent
-    if not parent.exists():
-        raise OutputPathError(f"{path}: parent folder {parent} does not exist")
-    if not os.access(parent, os.W_OK):
-        raise OutputPathError(f"{path}: parent folder {parent} is not writable")
+    path = check_output_path(path, overwrite=overwrite, replace_non_atlas=replace_non_atlas)
     if validate_first:
         validate(atlas, check_values=False)
     tag = uuid.uuid4().hex[:8]
-    tmp = parent / f".{path.name}.tmp-{tag}"
-    old = parent / f".{path.name}.old-{tag}"
+    tmp = path.parent / f".{path.name}.tmp-{tag}"
+    old = path.parent / f".{path.name}.old-{tag}"
     atlas = atlas.copy()
     atlas.attrs = {**atlas.attrs, "format_version": FORMAT_VERSION, "node_order": list(atlas.children)}
     atlas.attrs.setdefault("name", path.stem)
@@ -293,11 +314,11 @@ def save_atlas(
             os.rename(path, old)
         os.rename(tmp, path)
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        _remove(tmp)
         if old.exists() and not path.exists():
             os.rename(old, path)
         raise
-    shutil.rmtree(old, ignore_errors=True)
+    _remove(old)
     return path
 
 

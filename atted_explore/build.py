@@ -20,12 +20,21 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import time
-import uuid
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from . import __version__, compute
+from .atlas import SAMPLE_FIELDS, check_output_path, open_atlas, save_atlas, validate
+from .datasets.registry import fetch
+from .errors import InputError
+from .io import ids, tables
+from .io.atted import SPECIES_NAMES
+from .io.genesets import attach_gene_sets, read_gene_sets
+from .io.go import localization, read_go_annotations, read_go_parents
+from .io.ids import JoinWarning
+from .io.orthologs import orthogroup_members, rbh_members, read_orthogroups, read_rbh
 
 TRANSFORMS = ("log2p1", "none")
 ISOFORMS = ("sum", "mean", "max", "none")
@@ -93,8 +102,6 @@ RECIPES: dict[str, dict] = {
 
 def recipe_inputs(name: str) -> tuple[list[SpeciesInput], list[OrthologInput], str]:
     """Species and ortholog inputs of a named recipe, files fetched from the registry."""
-    from .datasets.registry import fetch
-    from .errors import InputError
 
     if name not in RECIPES:
         raise InputError(f"--dataset {name!r}: not a recipe; known recipes: {sorted(RECIPES)}")
@@ -134,11 +141,6 @@ def load_species(spec: SpeciesInput, go_parents: Path | None = None):
     import numpy as np
     import xarray as xr
 
-    from .atlas import SAMPLE_FIELDS
-    from .io import ids, tables
-    from .io.atted import SPECIES_NAMES
-    from .io.genesets import attach_gene_sets, read_gene_sets
-    from .io.go import localization, read_go_annotations, read_go_parents
 
     rule = ids.id_rule(spec.node)
     expression = tables.read_expression(
@@ -187,7 +189,6 @@ def load_species(spec: SpeciesInput, go_parents: Path | None = None):
         _record(reports, f"gene_sets_check:{Path(path).name}", report)
     if spec.go is not None:
         if go_parents is None:
-            from .datasets.registry import fetch
 
             go_parents = fetch("go_parents")
         located, report = localization(
@@ -213,8 +214,6 @@ def assemble_atlas(
     import pandas as pd
     import xarray as xr
 
-    from .errors import InputError
-    from .io.orthologs import orthogroup_members, rbh_members, read_orthogroups, read_rbh
 
     if not species:
         raise InputError("no species given; expected at least one --species with --expression and --samples")
@@ -247,7 +246,6 @@ def assemble_atlas(
 
 
 def _provenance(species: list[SpeciesInput], orthologs: list[OrthologInput]) -> dict:
-    from . import __version__
 
     return {
         "atted_explore": __version__,
@@ -270,46 +268,12 @@ def _provenance(species: list[SpeciesInput], orthologs: list[OrthologInput]) -> 
 
 def analyse_node(node, *, n_bags: int = 1000, top_k: int = 2000, seed: int = 0, client=None, progress=True):
     """PCA, then coexpression by subagging of PCs, then the function score (attr) when gene sets exist."""
-    from . import compute
 
     node = compute.pca(node, seed=seed)
     node = compute.coexpression(node, n_bags=n_bags, top_k=top_k, seed=seed, client=client, progress=progress)
     if "member_set" in node:
         node.attrs["function_score"] = float(compute.function_score(node))
     return node
-
-
-def check_output_path(out: Path, overwrite: bool) -> None:
-    """Refuse an unusable output path before any work is done."""
-    from .atlas import is_atlas
-    from .errors import OutputPathError
-
-    if out.exists() and not overwrite:
-        what = "an atlas" if is_atlas(out) else "a path that is not an atlas"
-        raise OutputPathError(f"{out}: {what} exists there; refusing to replace it (pass --overwrite to replace it)")
-    parent = out.parent
-    if not parent.is_dir():
-        raise OutputPathError(f"{out}: parent folder {parent} does not exist")
-    if not os.access(parent, os.W_OK):
-        raise OutputPathError(f"{out}: parent folder {parent} is not writable (read-only?)")
-
-
-def _save(atlas, out: Path) -> Path:
-    """Save atomically; an existing non-atlas path (allowed by --overwrite) is swapped out after the write."""
-    from .atlas import is_atlas, save_atlas
-
-    if not out.exists() or is_atlas(out):
-        return save_atlas(atlas, out, overwrite=True)
-    tag = uuid.uuid4().hex[:8]
-    staged = save_atlas(atlas, out.parent / f".{out.name}.new-{tag}")
-    aside = out.parent / f".{out.name}.replaced-{tag}"
-    os.rename(out, aside)
-    os.rename(staged, out)
-    if aside.is_dir():
-        shutil.rmtree(aside)
-    else:
-        aside.unlink()
-    return out
 
 
 def build_atlas(
@@ -335,10 +299,9 @@ def build_atlas(
     """
     from tqdm.auto import tqdm
 
-    from .atlas import validate
 
     out = Path(out)
-    check_output_path(out, overwrite)
+    check_output_path(out, overwrite=overwrite, replace_non_atlas=overwrite)
     atlas = assemble_atlas(species, orthologs, name=name or out.stem, description=description, go_parents=go_parents)
     nodes = [n for n in atlas.children]
     for node_name in tqdm(nodes, desc="species", unit="node", disable=not progress):
@@ -347,7 +310,7 @@ def build_atlas(
         )
         atlas[node_name] = analysed
     validate(atlas)
-    return _save(atlas, out)
+    return save_atlas(atlas, out, overwrite=overwrite, replace_non_atlas=overwrite)
 
 
 # --------------------------------------------------------------------------- command line
@@ -424,7 +387,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _inputs(args: argparse.Namespace) -> tuple[list[SpeciesInput], list[OrthologInput], str]:
-    from .errors import InputError
 
     if args.dataset and args.species:
         raise InputError("give either --dataset or --species groups, not both")
@@ -464,14 +426,11 @@ def print_join_reports(atlas) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """``atted-explore build``: returns the exit code."""
-    from .atlas import open_atlas
-    from .errors import InputError
-    from .io.ids import JoinWarning
 
     if args.bags < 1 or args.top_k < 1:
         raise InputError(f"--bags {args.bags} / --top-k {args.top_k}: expected positive numbers")
     species, orthologs, description = _inputs(args)
-    check_output_path(args.out, args.overwrite)
+    check_output_path(args.out, overwrite=args.overwrite, replace_non_atlas=args.overwrite)
     client = None
     if args.scheduler:
         from distributed import Client

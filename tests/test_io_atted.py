@@ -39,7 +39,6 @@ def write_coex_folder(folder, kind="ls"):
 def write_platform_folder(root, zip_coex=False):
     folder = root / "Ath-r.c7-0"
     folder.mkdir(parents=True)
-    prefix = folder / "Ath-r.c7-0"
     header = "gene\t" + "\t".join(RUNS)
     rows = [f"{g}\t" + "\t".join(f"{(i + 1) * (j + 2) / 3:.3f}" for j in range(3)) for i, g in enumerate(GENES)]
     (folder / "Ath-r.c7-0.expression.combat.txt").write_text("\n".join([header, *rows]) + "\n")
