@@ -29,6 +29,8 @@ def create_app(atlas: xr.DataTree | str | os.PathLike) -> pn.viewable.Viewable:
     explorer = Explorer(_atlas(atlas))
     if pn.state.location is not None:
         pn.state.location.sync(explorer, URL_STATE)
+    if explorer.pair:  # a shared pair link opens on the pair
+        explorer.show_pair()
     # Bootstrap: its resources are served locally (the Fast design fetches web fonts, which fails offline)
     template = pn.template.BootstrapTemplate(
         title=f"atted_explore · {escape(explorer.atlas.attrs.get('name', 'atlas'))}",

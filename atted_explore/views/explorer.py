@@ -109,10 +109,14 @@ class Explorer(pn.viewable.Viewer):
         if self.coex_viewer.gene_a and self.coex_viewer.gene_b:
             self.pair = f"{self.coex_viewer.gene_a},{self.coex_viewer.gene_b}"
 
+    def show_pair(self) -> None:
+        """Bring the gene pair (CoexViewer) tab to the front."""
+        self.tabs.active = 2
+
     def _open_partner(self, event) -> None:
         if event.new:
             self.pair = f"{self.coex_list.gene},{event.new}"
-            self.tabs.active = 2
+            self.show_pair()
 
     def _show_pc(self, event) -> None:
         """Put the clicked PC on x, and the pair's strongest other contributor on y."""
