@@ -6,13 +6,16 @@ Prints, for inputs generated in the same run:
   * the machine's float32 matmul rate (numpy BLAS, 1 thread and all threads);
   * the engine's CPU seconds per bag on N genes x 200 PCs (100 PCs per bag),
     split into the correlation part (BLAS; achieved GFLOP/s, counted as
-    2 N^2 m per bag) and the rank / mutual-rank / logit part;
+    2 N^2 m per bag) and the rank / mutual-rank / logit part, in steady state:
+    the first bag of a task also first-touches its N x N arrays (page faults)
+    and is reported apart;
   * the ratio against the naive reference (per bag ``np.corrcoef`` +
     ``scipy.stats.rankdata``, :func:`~atted_explore.compute.indices.reference_mean_logit`)
     on the same inputs, both on one thread;
   * wall time of an in-process build with one thread per core, extrapolated
-    per bag to 20,000 genes x 1000 bags (from the measured size by N^2 when
-    that is smaller), and peak RSS;
+    to 20,000 genes x 1000 bags as first round (every thread's first bag) +
+    steady wall time per bag x the other bags + the once-only top-K tables
+    (from the measured size by N^2 when that is smaller), and peak RSS;
   * a dask.distributed LocalCluster build with 2 workers vs 1 worker
     (threads_per_worker=1, BLAS at 1 thread inside the tasks).
 CPU seconds (``time.thread_time``) keep the per-bag figures meaningful when
@@ -56,14 +59,16 @@ def pc_node(vectors: np.ndarray) -> xr.Dataset:
     )
 
 
-def engine_per_bag(vectors: np.ndarray, n_bags: int) -> dict[str, float]:
-    """CPU seconds per bag of each step of the engine on one thread."""
+def engine_per_bag(vectors: np.ndarray, n_bags: int) -> tuple[dict[str, float], float]:
+    """CPU seconds per bag of each step of the engine on one thread over bags 2..n_bags, and of the first bag."""
     bags = indices.bag_columns(N_PCS, 0.5, n_bags, seed=0)
     scale = indices.logit_scale(vectors.shape[0], FULL_BAGS)
     indices.bag_logit_sum(vectors[:300], bags[:1], scale, 4096)  # compile / load the kernels
     timings: dict[str, float] = {}
-    indices.bag_logit_sum(vectors, bags, scale, 4096, timings=timings)
-    return {step: seconds / n_bags for step, seconds in timings.items()}
+    after_bag: list[dict[str, float]] = []
+    indices.bag_logit_sum(vectors, bags, scale, 4096, on_bag=lambda: after_bag.append(dict(timings)), timings=timings)
+    first = after_bag[0]
+    return {step: (timings[step] - first[step]) / (n_bags - 1) for step in timings}, sum(first.values())
 
 
 def naive_per_bag(vectors: np.ndarray, n_bags: int) -> float:
@@ -90,7 +95,7 @@ def main() -> None:
     quick = args.quick
     n_genes = 3000 if quick else FULL_GENES
     n_naive = 1500 if quick else 3000
-    n_cluster, cluster_bags = (2500, 24) if quick else (6000, 80)
+    n_cluster, cluster_bags = (3000, 48) if quick else (6000, 80)
     cores = indices.available_cores()
 
     rate_1 = matmul_gflops(threads=1, clock=time.thread_time)
@@ -99,7 +104,7 @@ def main() -> None:
 
     # same inputs for engine and naive reference
     small = gene_vectors(n_naive)
-    engine_small = engine_per_bag(small, 3)
+    engine_small, _ = engine_per_bag(small, 3)
     naive = naive_per_bag(small, 2)
     engine_small_total = sum(engine_small.values())
     speedup = naive / engine_small_total
@@ -109,17 +114,17 @@ def main() -> None:
     )
 
     vectors = gene_vectors(n_genes)
-    steps = engine_per_bag(vectors, 2 if quick else 3)
+    steps, first_bag = engine_per_bag(vectors, 3)
     per_bag = sum(steps.values())
     flops = 2 * n_genes**2 * (N_PCS // 2)
     gflops = flops / steps["correlation"] / 1e9
     print(
         f"{n_genes} genes x {N_PCS} PCs, 1 thread, CPU s/bag: correlation {steps['correlation']:.3f} "
         f"({gflops:.1f} GFLOP/s = {gflops / rate_1:.0%} of 1-thread matmul), ranks {steps['ranks']:.3f}, "
-        f"MR+logit {steps['logit']:.3f}, total {per_bag:.3f}"
+        f"MR+logit {steps['logit']:.3f}, total {per_bag:.3f} (first bag of the task: {first_bag:.3f})"
     )
 
-    build_bags = (8 if quick else 2) * cores
+    build_bags = (8 if quick else 4) * cores
     node = pc_node(vectors)
     bags_done_at = []
     start = time.perf_counter()
@@ -129,13 +134,16 @@ def main() -> None:
     build = time.perf_counter() - start
     params = json.loads(out.attrs["coex_params"])
     del out
-    wall_per_bag = (bags_done_at[-1] - start) / build_bags  # bags run in parallel, one per core
+    # bags run in parallel, one per thread; a thread's first bag also first-touches its N x N arrays
+    first_round = bags_done_at[cores - 1] - start
+    wall_per_bag = (bags_done_at[-1] - bags_done_at[cores - 1]) / (build_bags - cores)
     once = build - (bags_done_at[-1] - start)  # z-scores and top-K tables, paid once
     size_factor = (FULL_GENES / n_genes) ** 2
-    minutes = (wall_per_bag * FULL_BAGS + once) * size_factor / 60
+    minutes = (first_round + wall_per_bag * (FULL_BAGS - cores) + once) * size_factor / 60
     cpu_minutes = per_bag * FULL_BAGS / cores * size_factor / 60
     print(
-        f"in-process build, {n_genes} genes, {cores} threads: {wall_per_bag:.2f} s/bag wall + {once:.1f} s once; "
+        f"in-process build, {n_genes} genes x {build_bags} bags, {cores} threads: first round {first_round:.1f} s, "
+        f"then {wall_per_bag:.2f} s/bag wall (all bags: {(bags_done_at[-1] - start) / build_bags:.2f}) + {once:.1f} s once; "
         f"extrapolated {FULL_GENES} genes x {FULL_BAGS} bags: {minutes:.1f} min "
         f"({'measured size' if size_factor == 1 else f'x{size_factor:.0f} for N^2'}; "
         f"from CPU s/bag on {cores} cores: {cpu_minutes:.1f} min); rank bins {params['rank_bins']}"

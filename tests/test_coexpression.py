@@ -54,6 +54,7 @@ def test_zscore_rows_excludes_self():
     z = ranking.zscore_rows(scores, exclude_diagonal_from=0)
     np.testing.assert_allclose(z[0, 1:], [-np.sqrt(1.5), 0.0, np.sqrt(1.5)])  # mean 2, sd sqrt(2/3)
     np.testing.assert_allclose(z[1, [0, 2, 3]], [-np.sqrt(2), np.sqrt(0.5), np.sqrt(0.5)])
+    assert z[0, 0] == 0 and z[1, 1] == 0  # self is not a partner
 
 
 def test_rank_matrix_by_hand():
@@ -83,6 +84,30 @@ def test_packed_triangle_round_trip():
     out = np.empty((3, n), dtype=np.int32)
     ranking.unpack_rows(packed, 2, 3, n, out)
     np.testing.assert_array_equal(out, full[2:5])
+
+
+def test_log32_is_within_one_float32_ulp_of_log():
+    x = np.concatenate([np.geomspace(1e-5, 7e4, 3001), 2.0 ** np.arange(-16, 17), [0.70710677, 0.70710683, 1.4142135]])
+    x = x.astype(np.float32)
+    got = np.array([ranking.log32(v) for v in x], dtype=np.float64)
+    exact = np.log(x.astype(np.float64))
+    assert (np.abs(got - exact) <= np.spacing(np.abs(exact).astype(np.float32))).all()
+
+
+def test_accumulate_logit_adds_rounded_logit_of_mutual_rank():
+    n, scale = 300, 2.0**12  # more genes than one tile
+    rng = np.random.default_rng(8)
+    ranks = rng.integers(1, n, (n, n)).astype(np.uint16)
+    packed = np.zeros(n * (n - 1) // 2, dtype=np.int32)
+    ranking.accumulate_logit(ranks, scale, packed)
+    upper = np.triu_indices(n, 1)
+    mr = np.sqrt(ranks[upper].astype(float) * ranks.T[upper])
+    direct = np.floor(scale * np.log((n - mr) / mr) + 0.5)
+    assert np.abs(packed - direct).max() <= 1  # float32 vs float64 at a rounding boundary
+    assert np.mean(packed == direct) > 0.99
+    twice = packed.copy()
+    ranking.accumulate_logit(ranks, scale, twice)
+    np.testing.assert_array_equal(twice, 2 * packed)
 
 
 def test_bag_draws_depend_only_on_seed_and_bag():

@@ -12,7 +12,8 @@ Subagging of PCs (``method="subagging"``)
        ``m`` drawn PCs; ranks ``rank_A(B)`` of each gene's partners (binned
        mid-ranks, see :mod:`~atted_explore.compute.ranking`);
        ``MR_b = sqrt(rank_A(B) * rank_B(A))``;
-       logit score ``LS_b = ln((N - MR_b) / MR_b)`` (``N`` genes).
+       logit score ``LS_b = ln((N - MR_b) / MR_b)`` (``N`` genes; float32,
+       :func:`~atted_explore.compute.ranking.accumulate_logit`).
     4. ``LS(A, B) = mean_b LS_b(A, B)``; ``coex_score(A, B) = z-score of
        LS(A, .) over the N - 1 partners of A``; the top ``top_k`` partners by
        ``coex_score`` are kept. ``coex_mr = N / (1 + exp(LS))`` is the mutual
@@ -26,10 +27,10 @@ Subagging of PCs (``method="subagging"``)
 
     Memory: bags run one after another within a task (bag groups are the
     tasks: one per core in-process, one per worker thread on a cluster).
-    Correlations are computed ``BLOCK_ROWS`` rows at a time and turned into
-    ranks at once; a task holds the bag's rank matrix (N x N uint16) and its
-    accumulator (the strict upper triangle, ``N (N - 1) / 2`` int32): 1.6 GB
-    per task for 20,000 genes.
+    Correlations are computed ``BLOCK_ROWS`` rows at a time into one reused
+    buffer and turned into ranks at once; a task holds the bag's rank matrix
+    (N x N uint16) and its accumulator (the strict upper triangle,
+    ``N (N - 1) / 2`` int32): 1.6 GB per task for 20,000 genes.
 
 Pearson over samples (``method="pearson"``)
     ``coex_score = r(A, B)`` over the gene-centred log2 expression.
@@ -103,18 +104,24 @@ def bag_logit_sum(
     into ranks at once (one N x N uint16 rank matrix per task). BLAS is limited
     to one thread so results do not depend on the thread count. ``timings``, if
     given, accumulates CPU seconds of the ``correlation``, ``ranks`` and
-    ``logit`` steps.
+    ``logit`` steps, updated after every bag (before ``on_bag``).
     """
     n_genes = vectors.shape[0]
     packed = np.zeros(n_genes * (n_genes - 1) // 2, dtype=np.int32)
     ranks = np.empty((n_genes, n_genes), dtype=np.uint16 if n_genes < 2**16 else np.uint32)
-    clock = {"correlation": 0.0, "ranks": 0.0, "logit": 0.0}
+    # one correlation buffer for all blocks: a fresh block per product costs page faults,
+    # which threads of one process take in turn
+    correlations = np.empty((min(BLOCK_ROWS, n_genes), n_genes), dtype=np.float32)
+    clock = {} if timings is None else timings
+    for step in ("correlation", "ranks", "logit"):
+        clock.setdefault(step, 0.0)
     with threadpool_limits(1, user_api="blas"):
         for columns in bags:
             unit = unit_rows(vectors[:, columns])
             for row0 in range(0, n_genes, BLOCK_ROWS):
                 start = time.thread_time()
-                block = unit[row0 : row0 + BLOCK_ROWS] @ unit.T
+                rows = unit[row0 : row0 + BLOCK_ROWS]
+                block = np.matmul(rows, unit.T, out=correlations[: len(rows)])
                 middle = time.thread_time()
                 ranking.binned_ranks(block, row0, n_bins, ranks)
                 clock["correlation"] += middle - start
@@ -124,9 +131,6 @@ def bag_logit_sum(
             clock["logit"] += time.thread_time() - start
             if on_bag is not None:
                 on_bag()
-    if timings is not None:
-        for step, seconds in clock.items():
-            timings[step] = timings.get(step, 0.0) + seconds
     return packed
 
 
@@ -185,20 +189,28 @@ def _top_k(scores: np.ndarray, row0: int, k: int) -> tuple[np.ndarray, np.ndarra
     return np.take_along_axis(top, order, axis=1), np.take_along_axis(top_scores, order, axis=1)
 
 
-def _tables_from_packed(packed, n_genes, n_bags, scale, k, zscore) -> dict[str, np.ndarray]:
+def _tables_from_packed(packed, n_genes, n_bags, scale, k, zscore, threads: int) -> dict[str, np.ndarray]:
     partner = np.empty((n_genes, k), dtype=np.int32)
     score = np.empty((n_genes, k), dtype=np.float32)
     mr = np.empty((n_genes, k), dtype=np.float32)
-    block = np.empty((BLOCK_ROWS, n_genes), dtype=np.int32)
-    for row0 in range(0, n_genes, BLOCK_ROWS):
-        rows = min(BLOCK_ROWS, n_genes - row0)
-        ranking.unpack_rows(packed, row0, rows, n_genes, block)
-        mean_logit = block[:rows] / (scale * n_bags)
-        index = ranking.zscore_rows(mean_logit, exclude_diagonal_from=row0) if zscore else mean_logit
-        top, top_index = _top_k(index, row0, k)
-        partner[row0 : row0 + rows] = top
-        score[row0 : row0 + rows] = top_index
-        mr[row0 : row0 + rows] = ranking.mr_from_logit(np.take_along_axis(mean_logit, top, axis=1), n_genes)
+
+    def fill(starts):
+        block = np.empty((BLOCK_ROWS, n_genes), dtype=np.int32)
+        for row0 in starts:
+            rows = min(BLOCK_ROWS, n_genes - row0)
+            ranking.unpack_rows(packed, row0, rows, n_genes, block)
+            mean_logit = block[:rows] / (scale * n_bags)
+            index = ranking.zscore_rows(mean_logit, exclude_diagonal_from=row0) if zscore else mean_logit
+            top, top_index = _top_k(index, row0, k)
+            partner[row0 : row0 + rows] = top
+            score[row0 : row0 + rows] = top_index
+            mr[row0 : row0 + rows] = ranking.mr_from_logit(np.take_along_axis(mean_logit, top, axis=1), n_genes)
+
+    # row blocks are independent, and the kernels and numpy's sorts run without the GIL
+    starts = range(0, n_genes, BLOCK_ROWS)
+    with ThreadPoolExecutor(threads) as pool:
+        for _ in pool.map(fill, [starts[t::threads] for t in range(threads)]):
+            pass
     return {"coex_partner": partner, "coex_score": score, "coex_mr": mr}
 
 
@@ -266,8 +278,9 @@ def coexpression(
     first, and returns its variables too, when ``gene_score`` is missing), ``"pearson"`` or ``"mr"`` (over samples); formulas in the module
     doc. ``client``: a ``dask.distributed.Client`` to run bag groups as tasks on
     its workers (bit-identical to ``client=None``, which runs ``threads``
-    threads, default one per available core; each holds 8 N^2 bytes, e.g.
-    1.6 GB for 20,000 genes). ``progress``: True for a tqdm bar over bags, False for none, or a
+    threads, default one per available core; each holds 4 N^2 bytes, e.g.
+    1.6 GB for 20,000 genes; the top-K tables are built on as many threads
+    in-process). ``progress``: True for a tqdm bar over bags, False for none, or a
     callable ``progress(done, total)``. ``rank_bins``: correlation bins for the
     ranks (:mod:`~atted_explore.compute.ranking`); subagging uses at most
     ``max(1024, 4 N)``.
@@ -300,7 +313,9 @@ def coexpression(
         packed = _run_bags(
             vectors, bags, scale, n_bins, client, progress if method == "subagging" else False, threads
         )
-        tables = _tables_from_packed(packed, n_genes, len(bags), scale, k, zscore=method == "subagging")
+        tables = _tables_from_packed(
+            packed, n_genes, len(bags), scale, k, zscore=method == "subagging", threads=threads or available_cores()
+        )
     out = node.drop_vars([v for v in _COEX_VARIABLES if v in node.variables])
     out = out.assign({name: (("gene", "rank"), values) for name, values in tables.items()})
     out = out.assign_coords(rank=np.arange(1, k + 1))
