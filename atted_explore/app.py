@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
 
 import holoviews as hv
@@ -48,6 +49,8 @@ def serve(atlas_or_path: xr.DataTree | str | os.PathLike, *, port: int = 5006, a
     atlas = _atlas(atlas_or_path)
     host = "localhost" if address in ("localhost", "127.0.0.1", "0.0.0.0", "") else address
     origins = [f"localhost:{port}", f"127.0.0.1:{port}"] + ([f"{address}:{port}"] if host == address else [])
+    if address == "0.0.0.0":  # exposed on every interface: browsers elsewhere reach it by this machine's name
+        origins += [f"{name}:{port}" for name in {socket.gethostname(), socket.getfqdn()}]
     name = Path(str(atlas_or_path)).name if not isinstance(atlas_or_path, xr.DataTree) else "atlas"
     print(f"atted_explore: serving {name} at http://{host}:{port}", flush=True)
     pn.serve(

@@ -69,9 +69,7 @@ VARIABLE_DIMS: dict[str, tuple[str, ...]] = {
     "member_gene": ("member",),
 }
 
-GENE_FIELDS = ("symbol", "description")
 SAMPLE_FIELDS = ("study", "tissue", "treatment", "title")
-PC_FIELDS = ("label", "summary", "description")
 ORTHOLOG_VARIABLES = ("ortholog_group", "ortholog_node", "ortholog_gene")
 
 

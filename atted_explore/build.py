@@ -11,8 +11,8 @@ Two ways to call the command line::
 
 Options after ``--species`` describe that species until the next ``--species``.
 The pipeline per species: read and join the inputs (every join reported),
-then PCA, coexpression (subagging of PCs; bags as Dask tasks, ``--scheduler``
-for a cluster) and the function score when gene sets exist. Nothing is
+then PCA, coexpression (subagging of PCs; bags on local threads, or as Dask
+tasks on a cluster with ``--scheduler``) and the function score when gene sets exist. Nothing is
 written until everything succeeded; the atlas is then saved atomically.
 """
 
@@ -36,8 +36,7 @@ from .io.go import localization, read_go_annotations, read_go_parents
 from .io.ids import JoinWarning
 from .io.orthologs import orthogroup_members, rbh_members, read_orthogroups, read_rbh
 
-TRANSFORMS = ("log2p1", "none")
-ISOFORMS = ("sum", "mean", "max", "none")
+ISOFORMS = (*tables.ISOFORM_COMBINE, "none")
 
 
 @dataclass
@@ -63,7 +62,6 @@ class SpeciesInput:
 @dataclass
 class OrthologInput:
     """An orthogroup long table (``nodes=None``) or a reciprocal-best-hit table between ``nodes``."""
-
     path: Path
     nodes: tuple[str, str] | None = None
 
@@ -102,7 +100,6 @@ RECIPES: dict[str, dict] = {
 
 def recipe_inputs(name: str) -> tuple[list[SpeciesInput], list[OrthologInput], str]:
     """Species and ortholog inputs of a named recipe, files fetched from the registry."""
-
     if name not in RECIPES:
         raise InputError(f"--dataset {name!r}: not a recipe; known recipes: {sorted(RECIPES)}")
     recipe = RECIPES[name]
@@ -246,7 +243,6 @@ def assemble_atlas(
 
 
 def _provenance(species: list[SpeciesInput], orthologs: list[OrthologInput]) -> dict:
-
     return {
         "atted_explore": __version__,
         "built": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -268,7 +264,6 @@ def _provenance(species: list[SpeciesInput], orthologs: list[OrthologInput]) -> 
 
 def analyse_node(node, *, n_bags: int = 1000, top_k: int = 2000, seed: int = 0, client=None, progress=True):
     """PCA, then coexpression by subagging of PCs, then the function score (attr) when gene sets exist."""
-
     node = compute.pca(node, seed=seed)
     node = compute.coexpression(node, n_bags=n_bags, top_k=top_k, seed=seed, client=client, progress=progress)
     if "member_set" in node:
@@ -325,7 +320,6 @@ class _NewSpecies(argparse.Action):
 
 class _SpeciesOption(argparse.Action):
     """An option that belongs to the latest ``--species``."""
-
     def __call__(self, parser, namespace, value, option_string=None):
         groups = getattr(namespace, "species", None)
         if not groups:
@@ -337,7 +331,6 @@ class _SpeciesOption(argparse.Action):
 
 class _AppendToSpecies(argparse.Action):
     """A repeatable option that belongs to the latest ``--species``."""
-
     def __call__(self, parser, namespace, value, option_string=None):
         groups = getattr(namespace, "species", None)
         if not groups:
@@ -367,7 +360,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="KEGG-style, GMT or PMN pathway file (repeatable)")
     source.add_argument("--go", action=_SpeciesOption, type=Path, metavar="FILE",
                         help="GO annotations (locus/go_id table or GAF 2.2) -> localization")
-    source.add_argument("--transform", action=_SpeciesOption, choices=TRANSFORMS,
+    source.add_argument("--transform", action=_SpeciesOption, choices=tables.TRANSFORMS,
                         help="log2p1 for TPM/counts (default), none for log values")
     source.add_argument("--isoforms", action=_SpeciesOption, choices=ISOFORMS,
                         help="combine transcript IDs (AT1G01060.1) per gene: sum for TPM; default none")
@@ -387,7 +380,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _inputs(args: argparse.Namespace) -> tuple[list[SpeciesInput], list[OrthologInput], str]:
-
     if args.dataset and args.species:
         raise InputError("give either --dataset or --species groups, not both")
     if args.dataset:
@@ -426,7 +418,6 @@ def print_join_reports(atlas) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """``atted-explore build``: returns the exit code."""
-
     if args.bags < 1 or args.top_k < 1:
         raise InputError(f"--bags {args.bags} / --top-k {args.top_k}: expected positive numbers")
     species, orthologs, description = _inputs(args)

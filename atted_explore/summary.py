@@ -48,13 +48,19 @@ def overview_table(atlas: xr.DataTree) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def provenance_items(atlas: xr.DataTree) -> list[tuple[str, object]]:
+    """The atlas's provenance as (key, value) pairs; a plain string is one ``source`` item."""
+    provenance = atlas.attrs.get("provenance") or {}
+    return list(provenance.items()) if isinstance(provenance, dict) else [("source", provenance)]
+
+
 def describe(atlas: xr.DataTree) -> str:
     """Plain-text description of an atlas (``atted-explore info``)."""
     attrs = atlas.attrs
     lines = [f"atlas: {attrs.get('name', '(unnamed)')}"]
     if attrs.get("description"):
         lines.append(f"description: {attrs['description']}")
-    for key, value in (attrs.get("provenance") or {}).items():
+    for key, value in provenance_items(atlas):
         lines.append(f"provenance.{key}: {value}")
     table = overview_table(atlas)
     lines.append("")

@@ -197,6 +197,11 @@ def test_explorer_links_the_views_and_keeps_state(atlas):
     assert explorer.coex_list.gene == gene and explorer.coex_viewer.gene_a == gene
     explorer.coex_list._table.selection = [0]
     assert explorer.pair == f"{gene},{first_partner(node, gene)}" and explorer.tabs.active == 2
+    other = str(node["gene"].values[11])
+    explorer.coex_viewer.gene_b, explorer.tabs.active = other, 0
+    explorer.coex_list._table.selection = []
+    explorer.coex_list._table.selection = [0]  # the same partner again reopens the pair
+    assert explorer.pair == f"{gene},{first_partner(node, gene)}" and explorer.tabs.active == 2
     explorer.coex_viewer.selected_pc = 4
     contributions = explorer.coex_viewer.contributions()["contribution"].drop_sel(pc=4)
     assert (explorer.pc_view.x_pc, explorer.pc_view.y_pc) == (4, int(contributions.idxmax()))
@@ -213,3 +218,17 @@ def test_overview_escapes_atlas_text(atlas):
     html = AtlasOverview(atlas=hostile).__panel__()[0].object
     assert "<script>" not in html and "&lt;script&gt;window.__xss=1&lt;/script&gt;" in html
     assert "a &amp; &lt;b&gt;" in html
+
+
+def test_strongest_other_pc_and_unknown_pcs_are_reported(node):
+    from atted_explore.compute.pairs import strongest_other_pc
+
+    a, b = (str(g) for g in node["gene"].values[:2])
+    contributions = pc_contributions(node, a, b)
+    first = int(contributions["pc"].values[0])
+    best_other = strongest_other_pc(contributions, first)
+    others = contributions["contribution"].drop_sel(pc=first)
+    assert best_other != first and contributions["contribution"].sel(pc=best_other) == others.max()
+    assert strongest_other_pc(pc_contributions(node, a, b, pcs=[first]), first) == first
+    with pytest.raises(InputError, match="no PC"):
+        pc_contributions(node, a, b, pcs=[999])

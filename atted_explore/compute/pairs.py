@@ -42,6 +42,10 @@ def _gene_position(node: xr.Dataset, gene: str) -> int:
 def standardised_gene_scores(node: xr.Dataset, pcs: Sequence[int] | None = None) -> xr.DataArray:
     """``gene_score`` with every PC scaled over genes to mean 0, unit variance."""
     _require(node, "gene_score", "atted_explore.compute.pca")
+    if pcs is not None:
+        missing = sorted(set(pcs) - set(node["pc"].values.tolist()))
+        if missing:
+            raise InputError(f"variable 'gene_score': no PC {missing}; the node has PCs {node['pc'].values.tolist()}")
     scores = node["gene_score"] if pcs is None else node["gene_score"].sel(pc=list(pcs))
     scores = scores.astype(float)
     return (scores - scores.mean("gene")) / scores.std("gene")
@@ -65,6 +69,14 @@ def pc_contributions(
     out = xr.Dataset({"score_a": a, "score_b": b, "contribution": contribution})
     out.attrs = {"gene_a": gene_a, "gene_b": gene_b, "correlation": float(contribution.sum())}
     return out
+
+
+def strongest_other_pc(contributions: xr.Dataset, pc: int) -> int:
+    """The PC, other than ``pc``, contributing most to the pair's correlation (``pc`` itself if it is the only one)."""
+    others = contributions["contribution"].drop_sel(pc=pc)
+    if others.sizes["pc"] == 0:
+        return pc
+    return int(others["pc"].values[int(np.argmax(others.values))])
 
 
 def expression_correlation(node: xr.Dataset, gene_a: str, gene_b: str) -> float:

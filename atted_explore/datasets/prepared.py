@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from ..atlas import is_atlas, open_atlas, save_atlas, species_nodes
+from ..errors import InputError
 from .demo import demo
 from .paths import data_dir
 
@@ -35,6 +36,8 @@ def prepared_demo(
     """
     from ..build import analyse_node
 
+    if preset not in DEMO_BAGS:
+        raise InputError(f"unknown demo preset {preset!r}; expected one of {sorted(DEMO_BAGS)}")
     n_bags = DEMO_BAGS[preset] if n_bags is None else n_bags
     path = Path(path) if path is not None else data_dir() / f"demo-{preset}-seed{seed}.zarr"
     recipe = _recipe(preset, seed, n_bags)

@@ -344,7 +344,7 @@ def _genes(layout: Layout, expression: xr.DataArray | None, source: Path) -> pd.
             raise FormatError(f"{layout.genes_txt}: duplicate gene IDs {list(genes[genes.duplicated()][:5])}")
         return genes
     if layout.coex_folder:
-        names = sorted(p.name for p in layout.coex_folder.iterdir() if p.is_file() and not p.name.startswith("."))
+        names = (p.name for p in layout.coex_folder.iterdir() if p.is_file() and not p.name.startswith("."))
         return pd.Index(sorted(names, key=lambda n: (len(n), n)), dtype=object)
     raise FormatError(
         f"{source}: no genes found; expected an *.expression.combat.txt matrix, a genes.txt list or a coexpression folder"

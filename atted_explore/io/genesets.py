@@ -127,8 +127,9 @@ def attach_gene_sets(
         for set_id, members in gene_sets.sets.items()
     }
     mapped = {set_id: members for set_id, members in mapped.items() if members}
-    if "member_set" in node:  # a second gene-set file adds to the first
-        mapped = {**gene_sets_of(node), **mapped}
+    if "member_set" in node:  # a second gene-set file adds its sets; a set ID in both gets the union of members
+        earlier = gene_sets_of(node)
+        mapped = {**earlier, **{s: list(dict.fromkeys(earlier.get(s, []) + m)) for s, m in mapped.items()}}
         names = {**dict(zip(node["gene_set"].values, node["gene_set_name"].values, strict=True)), **gene_sets.names}
     else:
         names = gene_sets.names

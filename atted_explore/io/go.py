@@ -39,6 +39,7 @@ COMPARTMENT_TERMS: dict[str, str] = {
 LOCATION_RELATIONS = {"isa", "is_a", "is a", "part of", "part_of", "partof"}
 #: GAF 2.2 columns (1-based 2: DB Object ID, 3: symbol, 4: qualifier, 5: GO ID, 9: aspect, 11: synonyms).
 GAF_COLUMNS = 17
+GAF_MIN_COLUMNS = 15  # columns 16-17 (annotation extension, gene product form) are optional in practice
 
 
 def read_go_parents(path: str | os.PathLike) -> pd.DataFrame:
@@ -58,8 +59,11 @@ def _read_gaf(path) -> pd.DataFrame:
         if not line.strip() or line.startswith("!"):
             continue
         fields = line.split("\t")
-        if len(fields) < 15:
-            raise FormatError(f"{path}, line {number}: {len(fields)} tab-separated fields; expected {GAF_COLUMNS} (GAF 2.2)")
+        if len(fields) < GAF_MIN_COLUMNS:
+            raise FormatError(
+                f"{path}, line {number}: {len(fields)} tab-separated fields; expected at least {GAF_MIN_COLUMNS} "
+                f"(GAF 2.2 has {GAF_COLUMNS})"
+            )
         if "NOT" in fields[3].split("|"):
             continue
         if not fields[4].startswith("GO:"):

@@ -55,19 +55,13 @@ class IdRule:
         return pd.Index(genes, dtype=object)
 
 
-#: rules by species code (first three letters of a node name such as ``Ath-r``).
-SPECIES_ID_RULES: dict[str, IdRule] = {
-    "Ath": IdRule(case_insensitive=True, isoform_suffix=ISOFORM_SUFFIX),
-    "Osa": IdRule(case_insensitive=True, isoform_suffix=ISOFORM_SUFFIX),
-    "Zma": IdRule(case_insensitive=True, isoform_suffix=ISOFORM_SUFFIX),
-}
+#: Plant gene IDs (AGI, RAP, maize Zm...) are case-insensitive and carry ``.N`` isoform suffixes.
 DEFAULT_RULE = IdRule(case_insensitive=True, isoform_suffix=ISOFORM_SUFFIX)
 
 
 def id_rule(node_name: str | None) -> IdRule:
-    """The ID rule of a species node (``"Osa-r"`` -> rice rule), a safe default otherwise."""
-    code = (node_name or "")[:3]
-    return SPECIES_ID_RULES.get(code, DEFAULT_RULE)
+    """The ID rule of a species node; every species supported so far shares :data:`DEFAULT_RULE`."""
+    return DEFAULT_RULE
 
 
 @dataclass

@@ -299,9 +299,9 @@ def _read_h5ad_expression(path, layer) -> tuple[pd.Index, pd.Index, np.ndarray]:
         adata = anndata.read_h5ad(path)
     except Exception as error:  # h5py/anndata raise many types for bad files
         raise FormatError(f"{path}: not a readable AnnData .h5ad file ({error})") from None
-    matrix = adata.layers[layer] if layer else adata.X
     if layer and layer not in adata.layers:
         raise FormatError(f"{path}: no layer {layer!r}; layers are {list(adata.layers)}")
+    matrix = adata.layers[layer] if layer else adata.X
     matrix = matrix.toarray() if hasattr(matrix, "toarray") else np.asarray(matrix)
     genes = pd.Index(adata.var_names.astype(str), dtype=object)
     samples = pd.Index(adata.obs_names.astype(str), dtype=object)

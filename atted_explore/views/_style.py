@@ -13,8 +13,9 @@ import pandas as pd
 import xarray as xr
 from holoviews.operation.datashader import datashade, dynspread, rasterize
 
+from ..atlas import SAMPLE_FIELDS
+
 #: sample fields a view can colour by or show on hover, in display order.
-SAMPLE_FIELDS = ("study", "tissue", "treatment", "title")
 OTHER = "other"
 #: above this many samples, per-pixel hover (one sample per pixel) is off: it costs ~8x the frame time.
 HOVER_SAMPLE_LIMIT = 200_000

@@ -88,7 +88,11 @@ class CoexList(pn.viewable.Viewer):
 
     def _on_select(self, event: param.parameterized.Event) -> None:
         if event.new:
-            self.partner = str(self._table.value["partner"].iloc[event.new[0]])
+            partner = str(self._table.value["partner"].iloc[event.new[0]])
+            if partner == self.partner:  # param does not notify an unchanged value; the pair must reopen
+                self.param.trigger("partner")
+            else:
+                self.partner = partner
 
     def _tsv(self) -> io.StringIO:
         return io.StringIO(self.partners().to_csv(sep="\t", index=False))

@@ -7,7 +7,8 @@ import param
 import xarray as xr
 
 from ..atlas import species_nodes
-from ..summary import overview_table
+from ..compute.pairs import strongest_other_pc
+from ..summary import overview_table, provenance_items
 from . import _style
 from .coexlist import CoexList
 from .coexviewer import CoexViewer, gene_picker
@@ -22,10 +23,8 @@ class AtlasOverview(pn.viewable.Viewer):
 
     def __panel__(self) -> pn.viewable.Viewable:
         attrs = self.atlas.attrs
-        provenance = attrs.get("provenance", {})
         items = "".join(
-            f"<li><b>{_style.escape(k)}</b>: {_style.escape(v)}</li>"
-            for k, v in (provenance.items() if isinstance(provenance, dict) else [("source", provenance)])
+            f"<li><b>{_style.escape(k)}</b>: {_style.escape(v)}</li>" for k, v in provenance_items(self.atlas)
         )
         text = (
             f'<h2 class="atlas-name">{_style.escape(attrs.get("name", "atlas"))}</h2>'
@@ -122,11 +121,8 @@ class Explorer(pn.viewable.Viewer):
         """Put the clicked PC on x, and the pair's strongest other contributor on y."""
         if event.new is None:
             return
-        contributions = self.coex_viewer.contributions()
-        others = contributions["contribution"].drop_sel(pc=event.new).sortby(
-            contributions["contribution"].drop_sel(pc=event.new), ascending=False
-        )
-        self.pc_view.param.update(x_pc=event.new, y_pc=int(others["pc"].values[0]))
+        y_pc = strongest_other_pc(self.coex_viewer.contributions(), event.new)
+        self.pc_view.param.update(x_pc=event.new, y_pc=y_pc)
         self.tabs.active = 0
 
     @property
