@@ -41,13 +41,25 @@ def link(url_template: str, gene: str, label: str) -> str:
     return f'<a href="{escape(url)}" target="_blank" rel="noopener noreferrer">{escape(label)}</a>'
 
 
-def gene_links(node: xr.Dataset, gene: str) -> str:
-    """Escaped HTML links to ATTED-II and, when known, the species' own gene page."""
-    links = [link(ATTED_URL, gene, "ATTED-II")]
+def link_templates(node: xr.Dataset) -> dict[str, str]:
+    """Gene-page URL templates by label: ATTED-II and, when known, the species' own database."""
+    templates = {"ATTED-II": ATTED_URL}
     species_page = SPECIES_URLS.get(node.attrs.get("species_code", ""))
     if species_page:
-        links.append(link(species_page[1], gene, species_page[0]))
-    return " · ".join(links)
+        templates[species_page[0]] = species_page[1]
+    return templates
+
+
+def gene_links(node: xr.Dataset, gene: str) -> str:
+    """Escaped HTML links to ATTED-II and, when known, the species' own gene page."""
+    return " · ".join(link(url, gene, label) for label, url in link_templates(node).items())
+
+
+def sample_annotations(node: xr.Dataset) -> dict[str, np.ndarray]:
+    """Sample IDs and their annotation fields as object columns (for tables and hover)."""
+    return {"sample": node["sample"].values.astype(object)} | {
+        field: node[field].values.astype(object) for field in sample_fields(node)
+    }
 
 
 def pc_axis_label(node: xr.Dataset, pc: int) -> str:

@@ -73,10 +73,7 @@ class CoexList(pn.viewable.Viewer):
                 f"<b>{len(table):,} partners of {_style.escape(self.gene)}</b> "
                 f"({_style.gene_links(self.node, self.gene)})"
             )
-        links = {"ATTED-II": _style.ATTED_URL}
-        species_page = _style.SPECIES_URLS.get(self.node.attrs.get("species_code", ""))
-        if species_page:
-            links[species_page[0]] = species_page[1]
+        links = _style.link_templates(self.node)
         shown = table.assign(
             **{name: [url.format(gene=quote(str(g), safe="")) for g in table["partner"]] for name, url in links.items()}
         )

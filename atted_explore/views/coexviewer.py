@@ -101,8 +101,7 @@ class CoexViewer(pn.viewable.Viewer):
         columns = {"gene_a": expression_row(self.node, self.gene_a), "gene_b": expression_row(self.node, self.gene_b)}
         hover = self.node.sizes["sample"] <= _style.HOVER_SAMPLE_LIMIT
         if hover:
-            columns["sample"] = self.node["sample"].values.astype(object)
-            columns |= {f: self.node[f].values.astype(object) for f in _style.sample_fields(self.node)}
+            columns |= _style.sample_annotations(self.node)
         colour, key = None, None
         if self.color_by:
             colour = "category"

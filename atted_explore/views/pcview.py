@@ -58,10 +58,7 @@ class PCView(pn.viewable.Viewer):
         colours = [NO_COLOUR, *fields, GENE_EXPRESSION]
         self.param.x_pc.objects, self.param.y_pc.objects = pcs, pcs
         self.param.color_by.objects = colours
-        self._table = pd.DataFrame(
-            {"sample": self.node["sample"].values.astype(object)}
-            | {f: self.node[f].values.astype(object) for f in _style.sample_fields(self.node)}
-        )
+        self._table = pd.DataFrame(_style.sample_annotations(self.node))
         self._categories: dict[tuple[str, int], tuple] = {}
         self.param.update(
             x_pc=self.x_pc if self.x_pc in pcs else pcs[0],
