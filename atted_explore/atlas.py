@@ -234,16 +234,20 @@ def validate(atlas: xr.DataTree, check_values: bool = True) -> xr.DataTree:
 # ---------------------------------------------------------------------- persistence
 
 
-def is_atlas(path: str | os.PathLike) -> bool:
-    """True when ``path`` is a Zarr store written by :func:`save_atlas`."""
+def stored_attrs(path: str | os.PathLike) -> dict | None:
+    """The root attributes of a Zarr store, read from its metadata alone; None if there is no store."""
     import json
 
-    meta = Path(path) / "zarr.json"
     try:
-        attrs = json.loads(meta.read_text()).get("attributes", {})
+        return json.loads((Path(path) / "zarr.json").read_text()).get("attributes", {})
     except (OSError, ValueError):
-        return False
-    return "format_version" in attrs and "name" in attrs
+        return None
+
+
+def is_atlas(path: str | os.PathLike) -> bool:
+    """True when ``path`` is a Zarr store written by :func:`save_atlas`."""
+    attrs = stored_attrs(path)
+    return attrs is not None and "format_version" in attrs and "name" in attrs
 
 
 def _strings_as_objects(ds: xr.Dataset) -> xr.Dataset:

@@ -33,3 +33,15 @@ def test_errors_are_one_line_and_exit_2(tmp_path):
     assert result.stderr.strip().count("\n") == 0
     assert result.stderr.startswith("error: ") and "nope.zarr" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_prepared_demo_is_reused_while_its_recipe_is_unchanged(tmp_path):
+    from atted_explore.atlas import stored_attrs
+    from atted_explore.datasets.prepared import prepared_demo
+
+    path = prepared_demo(tmp_path / "demo.zarr", preset="small", n_bags=5, progress=False)
+    stamp = (path / "zarr.json").stat().st_mtime_ns
+    assert prepared_demo(path, preset="small", n_bags=5, progress=False) == path
+    assert (path / "zarr.json").stat().st_mtime_ns == stamp
+    prepared_demo(path, preset="small", n_bags=6, progress=False)
+    assert stored_attrs(path)["demo_recipe"]["n_bags"] == 6

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..atlas import is_atlas, open_atlas, save_atlas, species_nodes
+from ..atlas import is_atlas, save_atlas, species_nodes, stored_attrs
 from ..errors import InputError
 from .demo import demo
 from .paths import data_dir
@@ -41,7 +41,8 @@ def prepared_demo(
     n_bags = DEMO_BAGS[preset] if n_bags is None else n_bags
     path = Path(path) if path is not None else data_dir() / f"demo-{preset}-seed{seed}.zarr"
     recipe = _recipe(preset, seed, n_bags)
-    if not rebuild and is_atlas(path) and open_atlas(path).attrs.get("demo_recipe") == recipe:
+    # the recipe is a root attribute: read it from the store's metadata, not by opening every node
+    if not rebuild and is_atlas(path) and stored_attrs(path).get("demo_recipe") == recipe:
         return path
     path.parent.mkdir(parents=True, exist_ok=True)
     atlas = demo(preset=preset, seed=seed, progress=progress)
