@@ -1,9 +1,13 @@
 """atted_explore: explore gene coexpression conditions across plant species."""
 
+__version__ = "0.1.0"  # before the imports: submodules record it in what they build
+
 from . import datasets
 from .atlas import open_atlas, save_atlas, validate
-from .compute import coexpression, function_score, pca
+from .compute import analyze_atlas, analyze_node, coexpression, function_score, pca
 from .errors import InputError
 
-__all__ = ["InputError", "coexpression", "datasets", "function_score", "open_atlas", "pca", "save_atlas", "validate"]
-__version__ = "0.1.0"
+__all__ = [
+    "InputError", "analyze_atlas", "analyze_node", "coexpression", "datasets", "function_score", "open_atlas", "pca",
+    "save_atlas", "validate",
+]

@@ -8,9 +8,17 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
+import warnings
 from pathlib import Path
 
+from . import build
+from .atlas import check_output_path, open_atlas
+from .datasets.recipes import RECIPES, recipe_inputs
 from .errors import InputError
+from .io import tables
+from .io.assemble import ISOFORMS, OrthologInput, SpeciesInput
+from .io.ids import JoinWarning
 
 
 def _serve(path: Path, args: argparse.Namespace) -> None:
@@ -39,25 +47,165 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from .atlas import open_atlas
-
     open_atlas(args.path)  # a clear error now rather than a broken page later
     _serve(Path(args.path), args)
     return 0
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    from .atlas import open_atlas
     from .summary import describe
 
     print(describe(open_atlas(args.path)))
     return 0
 
 
-def cmd_build(args: argparse.Namespace) -> int:
-    from . import build
+# --------------------------------------------------------------------------- build
 
-    return build.run(args)
+
+class _NewSpecies(argparse.Action):
+    def __call__(self, parser, namespace, value, option_string=None):
+        groups = list(getattr(namespace, self.dest) or [])
+        groups.append({"node": value})
+        setattr(namespace, self.dest, groups)
+
+
+class _SpeciesOption(argparse.Action):
+    """An option that belongs to the latest ``--species``."""
+    def __call__(self, parser, namespace, value, option_string=None):
+        groups = getattr(namespace, "species", None)
+        if not groups:
+            parser.error(f"{option_string} must follow a --species NODE")
+        if self.dest in groups[-1]:
+            parser.error(f"{option_string} given twice for species {groups[-1]['node']}")
+        groups[-1][self.dest] = value
+
+
+class _AppendToSpecies(argparse.Action):
+    """A repeatable option that belongs to the latest ``--species``."""
+    def __call__(self, parser, namespace, value, option_string=None):
+        groups = getattr(namespace, "species", None)
+        if not groups:
+            parser.error(f"{option_string} must follow a --species NODE")
+        groups[-1].setdefault(self.dest, []).append(value)
+
+
+def add_build_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``atted-explore build``."""
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.epilog = (
+        "examples:\n"
+        "  atted-explore build --dataset ath_hypoxia --out data/ath_hypoxia.zarr\n"
+        "  atted-explore build --dataset maize_rice_tissues --out data/maize_rice.zarr\n"
+        "  atted-explore build --species Osa-r --expression rice.tsv.gz --samples rice.tsv --gene-sets oryzacyc.gz \\\n"
+        "      --species Zma-r --expression maize.tsv.gz --samples maize.tsv --orthologs og.tsv.gz --out data/mine.zarr\n"
+        "named datasets read their files from $ATTED_EXPLORE_MIRROR (or the cache / a download), sha256-checked"
+    )
+    source = parser.add_argument_group("what to build (a named dataset, or one or more --species groups)")
+    source.add_argument("--dataset", help="a named real dataset: " + ", ".join(sorted(RECIPES)))
+    source.add_argument("--species", action=_NewSpecies, metavar="NODE", help="start a species node, e.g. Osa-r")
+    source.add_argument("--expression", action=_SpeciesOption, type=Path, metavar="FILE",
+                        help="genes x samples matrix (TSV/CSV[.gz], Parquet, .h5ad)")
+    source.add_argument("--samples", action=_SpeciesOption, type=Path, metavar="FILE",
+                        help="sample table (long, or paired wide treated/control)")
+    source.add_argument("--gene-sets", dest="gene_sets", action=_AppendToSpecies, type=Path, metavar="FILE",
+                        help="KEGG-style, GMT or PMN pathway file (repeatable)")
+    source.add_argument("--go", action=_SpeciesOption, type=Path, metavar="FILE",
+                        help="GO annotations (locus/go_id table or GAF 2.2) -> localization")
+    source.add_argument("--transform", action=_SpeciesOption, choices=tables.TRANSFORMS,
+                        help="log2p1 for TPM/counts (default), none for log values")
+    source.add_argument("--isoforms", action=_SpeciesOption, choices=ISOFORMS,
+                        help="combine transcript IDs (AT1G01060.1) per gene: sum for TPM; default none")
+    parser.add_argument("--orthologs", action="append", type=Path, default=[], metavar="FILE",
+                        help="orthogroup long table (group, species, gene); repeatable")
+    parser.add_argument("--rbh", action="append", nargs=3, default=[], metavar=("FILE", "QUERY_NODE", "SUBJECT_NODE"),
+                        help="reciprocal-best-hit table (';'-separated query_id;subject_id) between two nodes")
+    parser.add_argument("--go-parents", type=Path, default=None, metavar="FILE",
+                        help="GO parent links (default: the registry's go_parents)")
+    parser.add_argument("--out", type=Path, required=True, help="atlas path (Zarr folder)")
+    parser.add_argument("--overwrite", action="store_true", help="replace what exists at --out")
+    parser.add_argument("--scheduler", metavar="ADDRESS", help="dask.distributed scheduler address for the bags")
+    parser.add_argument("--bags", type=int, default=1000, help="subagging bags (default 1000)")
+    parser.add_argument("--top-k", dest="top_k", type=int, default=2000, help="partners kept per gene (default 2000)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars")
+
+
+def _build_inputs(args: argparse.Namespace) -> tuple[list[SpeciesInput], list[OrthologInput], str]:
+    if args.dataset and args.species:
+        raise InputError("give either --dataset or --species groups, not both")
+    if args.dataset:
+        species, orthologs, description = recipe_inputs(args.dataset)
+    else:
+        if not args.species:
+            raise InputError("nothing to build: give --dataset NAME or --species NODE --expression FILE --samples FILE")
+        species = []
+        for group in args.species:
+            missing = [f"--{o}" for o in ("expression", "samples") if o not in group]
+            if missing:
+                raise InputError(f"--species {group['node']}: missing {' and '.join(missing)}")
+            isoforms = group.get("isoforms", "none")
+            species.append(
+                SpeciesInput(
+                    node=group["node"],
+                    expression=group["expression"],
+                    samples=group["samples"],
+                    gene_sets=group.get("gene_sets", []),
+                    go=group.get("go"),
+                    transform=group.get("transform", "log2p1"),
+                    combine_isoforms=None if isoforms == "none" else isoforms,
+                )
+            )
+        orthologs, description = [], ""
+    orthologs = orthologs + [OrthologInput(p) for p in args.orthologs]
+    orthologs += [OrthologInput(Path(f), (q, s)) for f, q, s in args.rbh]
+    return species, orthologs, description
+
+
+def _print_join_reports(atlas) -> None:
+    for node_name, child in atlas.children.items():
+        for key, counts in child.attrs.get("join_reports", {}).items():
+            print(f"  {node_name} {key}: {counts['matched']:,} of {counts['ids']:,} IDs matched, {counts['unmatched']:,} unmatched")
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    """``atted-explore build``: returns the exit code."""
+    if args.bags < 1 or args.top_k < 1:
+        raise InputError(f"--bags {args.bags} / --top-k {args.top_k}: expected positive numbers")
+    species, orthologs, description = _build_inputs(args)
+    check_output_path(args.out, overwrite=args.overwrite, replace_non_atlas=args.overwrite)
+    client = None
+    if args.scheduler:
+        from distributed import Client  # only a scale-out build needs it
+
+        try:
+            client = Client(args.scheduler, timeout="60s")
+        except OSError as error:
+            raise InputError(f"--scheduler {args.scheduler}: cannot connect ({error})") from None
+    start = time.perf_counter()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", category=JoinWarning)  # printed below from the node attrs
+            path = build.build_atlas(
+                species, orthologs, out=args.out, overwrite=args.overwrite, name=args.dataset or args.out.stem,
+                description=description, n_bags=args.bags, top_k=args.top_k, seed=args.seed, client=client,
+                progress=args.progress, go_parents=args.go_parents,
+            )
+    finally:
+        if client is not None:
+            client.close()
+    seconds = time.perf_counter() - start
+    atlas = open_atlas(path)
+    print(f"atlas written: {path} ({seconds:.1f} s)")
+    print("join reports:")
+    _print_join_reports(atlas)
+    for node_name, child in atlas.children.items():
+        score = child.attrs.get("function_score")
+        if score is not None:
+            print(f"  {node_name} function score: {float(score):.2f}")
+    return 0
+
+
+# --------------------------------------------------------------------------- parser
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -85,10 +233,8 @@ def make_parser() -> argparse.ArgumentParser:
     info.add_argument("path", type=Path, help="atlas (Zarr folder)")
     info.set_defaults(func=cmd_info)
 
-    from . import build
-
     build_parser = commands.add_parser("build", help="build an atlas from expression matrices and annotations")
-    build.add_arguments(build_parser)
+    add_build_arguments(build_parser)
     build_parser.set_defaults(func=cmd_build)
     return parser
 

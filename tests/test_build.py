@@ -7,7 +7,7 @@ import pytest
 
 from atted_explore import datasets, open_atlas, validate
 from atted_explore.atlas import gene_sets, orthologs
-from atted_explore.build import analyse_node
+from atted_explore.compute import analyze_node
 from atted_explore.cli import main
 from atted_explore.datasets import registry
 
@@ -76,14 +76,14 @@ def test_generic_build_of_two_species_with_orthologs_on_a_dask_scheduler(tmp_pat
     assert (first < 10).mean() >= 0.8
 
 
-def test_analyse_node_runs_pca_coexpression_and_function_score(tmp_path):
-    from atted_explore.build import SpeciesInput, load_species
+def test_analyze_node_runs_pca_coexpression_and_function_score(tmp_path):
+    from atted_explore.io.assemble import SpeciesInput, load_species
 
     write_species(tmp_path, "Osa")
     node = load_species(
         SpeciesInput("Osa-r", tmp_path / "Osa_expression.tsv", tmp_path / "Osa_samples.tsv", gene_sets=[tmp_path / "Osa_kegg.txt"])
     )
-    analysed = analyse_node(node, n_bags=10, top_k=5, progress=False)
+    analysed = analyze_node(node, n_bags=10, top_k=5, progress=False)
     assert analysed.sizes["rank"] == 5 and analysed.sizes["pc"] >= 1
     assert "function_score" in analysed.attrs and "function_score" not in node.attrs
 

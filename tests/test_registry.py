@@ -91,7 +91,7 @@ def test_load_returns_ready_tables(mirror):
     assert list(parents.columns) == ["go_id", "parent_id", "relationship"] and len(parents) > 80_000
     rice = datasets.load("rice_expression")
     assert rice.dims == ("gene", "sample") and rice.shape == (7647, 27)
-    assert set(registry.names()) >= {"ath_hypoxia", "maize_rice_tissues", "ath_go", "go_terms", "oryzacyc", "aracyc"}
+    assert set(datasets.names()) >= {"ath_hypoxia", "maize_rice_tissues", "ath_go", "go_terms", "oryzacyc", "aracyc"}
 
 
 def test_building_a_recipe_offline_is_one_clear_line(offline, capsys):

@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..atlas import is_atlas, save_atlas, species_nodes, stored_attrs
+from ..atlas import is_atlas, save_atlas, stored_attrs
+from ..compute.pipeline import analyze_atlas
 from ..errors import InputError
 from .demo import demo
 from .paths import data_dir
@@ -34,8 +35,6 @@ def prepared_demo(
     An atlas already at ``path`` is reused when it was built with the same recipe
     (preset, seed, bags, package version); otherwise it is rebuilt and replaced atomically.
     """
-    from ..build import analyse_node
-
     if preset not in DEMO_BAGS:
         raise InputError(f"unknown demo preset {preset!r}; expected one of {sorted(DEMO_BAGS)}")
     n_bags = DEMO_BAGS[preset] if n_bags is None else n_bags
@@ -45,8 +44,6 @@ def prepared_demo(
     if not rebuild and is_atlas(path) and stored_attrs(path).get("demo_recipe") == recipe:
         return path
     path.parent.mkdir(parents=True, exist_ok=True)
-    atlas = demo(preset=preset, seed=seed, progress=progress)
-    for name in species_nodes(atlas):
-        atlas[name] = analyse_node(atlas[name].to_dataset(), n_bags=n_bags, seed=seed, progress=progress)
+    atlas = analyze_atlas(demo(preset=preset, seed=seed, progress=progress), n_bags=n_bags, seed=seed, progress=progress)
     atlas.attrs["demo_recipe"] = recipe
     return save_atlas(atlas, path)

@@ -253,31 +253,16 @@ def fetch(name: str) -> Path:
     return Path(downloaded)
 
 
-def names() -> list[str]:
-    """Names :func:`load` accepts: the registered files and the atlas recipes."""
-    from ..build import RECIPES
+def load_file(name: str):
+    """A registered file, read with its reader.
 
-    return sorted([*REGISTRY, *RECIPES])
-
-
-def load(name: str):
-    """A registered dataset, ready to use.
-
-    Recipes (``"ath_hypoxia"``, ``"maize_rice_tissues"``) give an atlas
-    (``xarray.DataTree``) with expression, sample annotation, gene sets,
-    localization and orthologs, not yet analysed (``atted-explore build`` or
-    :func:`atted_explore.build.analyse_node` adds PCA and coexpression).
     Files give: ``expression`` -> ``xarray.DataArray`` (log2); ``samples``,
     ``go``, ``go_parents``, ``table``, ``orthogroups``, ``rbh``,
     ``sample_list`` -> ``pandas.DataFrame``; ``gene_sets`` ->
     :class:`~atted_explore.io.GeneSets`.
     """
-    from .. import io
-    from ..build import RECIPES, assemble_atlas, recipe_inputs
+    from .. import io  # the readers import pandas and friends: only when a file is read
 
-    if name in RECIPES:
-        species, orthologs, description = recipe_inputs(name)
-        return assemble_atlas(species, orthologs, name=name, description=description)
     item = entry(name)
     path = fetch(name)
     readers = {
