@@ -26,6 +26,7 @@ coex_mr             gene, rank             mutual rank, when the method has one
 coexmap             gene, subset, xy       CoexMap layout; NaN outside the subset
 localization        gene, compartment      bool
 gene_set_name       gene_set               display name of a gene set
+gene_set_size       gene_set               IDs its annotation file lists (matched or not)
 member_set          member                 gene-set ID of a (set, gene) membership
 member_gene         member                 gene ID of a (set, gene) membership
 truth_*             any                    planted truth of synthetic atlases
@@ -65,6 +66,7 @@ VARIABLE_DIMS: dict[str, tuple[str, ...]] = {
     "coexmap": ("gene", "subset", "xy"),
     "localization": ("gene", "compartment"),
     "gene_set_name": ("gene_set",),
+    "gene_set_size": ("gene_set",),
     "member_set": ("member",),
     "member_gene": ("member",),
 }
@@ -114,12 +116,24 @@ def gene_sets(node: xr.Dataset) -> dict[str, list[str]]:
     return {set_id: list(group["gene"]) for set_id, group in members.groupby("set", sort=False)}
 
 
+def gene_set_sizes(node: xr.Dataset) -> dict[str, int]:
+    """Per gene set, the number of IDs its annotation lists (``gene_set_size``; members on the node if absent)."""
+    if "gene_set_size" in node:
+        return dict(zip(node["gene_set"].values.astype(str), node["gene_set_size"].values.astype(int).tolist()))
+    return {set_id: len(members) for set_id, members in gene_sets(node).items()}
+
+
 def with_gene_sets(
-    node: xr.Dataset, sets: dict[str, list[str]], names: dict[str, str] | None = None
+    node: xr.Dataset,
+    sets: dict[str, list[str]],
+    names: dict[str, str] | None = None,
+    sizes: dict[str, int] | None = None,
 ) -> xr.Dataset:
     """Return ``node`` with gene sets stored as a (set, gene) membership table.
 
     Genes not on the node's ``gene`` dim are dropped (callers report the join).
+    ``sizes``: per set, the number of IDs its annotation lists (default: the
+    length of its list in ``sets``, counted before dropping), stored as ``gene_set_size``.
     """
     known = set(node["gene"].values.astype(str))
     set_ids, genes = [], []
@@ -130,11 +144,13 @@ def with_gene_sets(
                 genes.append(gene)
     kept = list(dict.fromkeys(set_ids))
     names = names or {}
+    sizes = sizes or {}
     out = node.drop_vars(
-        [v for v in ("gene_set_name", "member_set", "member_gene", "gene_set") if v in node.variables]
+        [v for v in ("gene_set_name", "gene_set_size", "member_set", "member_gene", "gene_set") if v in node.variables]
     )
     return out.assign(
         gene_set_name=("gene_set", np.array([names.get(s, s) for s in kept], dtype=object)),
+        gene_set_size=("gene_set", np.array([sizes.get(s, len(sets[s])) for s in kept], dtype=np.int32)),
         member_set=("member", np.array(set_ids, dtype=object)),
         member_gene=("member", np.array(genes, dtype=object)),
     ).assign_coords(gene_set=np.array(kept, dtype=object))

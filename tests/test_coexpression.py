@@ -4,6 +4,7 @@ reproducibility, baselines and the output schema."""
 from __future__ import annotations
 
 import json
+import warnings
 
 import numpy as np
 import pytest
@@ -29,11 +30,11 @@ def _node(n_genes=120, n_samples=40, seed=0) -> xr.Dataset:
     )
 
 
-def _fast_mean_logit(vectors, bags, n_bins=4096):
+def _fast_mean_logit(vectors, bags, n_bins=4096, depth=100):
     """Bag-averaged logit scores of the fast path as a full matrix."""
     n = vectors.shape[0]
     scale = indices.logit_scale(n, len(bags))
-    packed = indices.bag_logit_sum(vectors, bags, scale, n_bins)
+    packed = indices.bag_logit_sum(vectors, bags, scale, n_bins, min(depth, n - 1))
     full = np.empty((n, n), dtype=np.int32)
     ranking.unpack_rows(packed, 0, n, n, full)
     return full / (scale * len(bags))
@@ -66,14 +67,15 @@ def test_rank_matrix_by_hand():
 def test_binned_ranks_equal_exact_ranks_when_values_are_apart():
     rng = np.random.default_rng(3)
     n = 60
-    corr = np.corrcoef(rng.standard_normal((n, 12))).astype(np.float32)
+    unit = indices.unit_rows(rng.standard_normal((n, 12)), np.float64)
+    corr = (unit @ unit.T).astype(np.float32)
     ranks = np.zeros((n, n), dtype=np.uint16)
-    ranking.binned_ranks(corr, 0, 2**20, ranks)
-    np.testing.assert_array_equal(ranks, ranking.rank_matrix(corr))
+    ranking.partner_ranks(corr, unit, 0, 2**20, 1, ranks)
+    np.testing.assert_array_equal(ranks / 2, ranking.rank_matrix(corr))
     coarse = np.zeros_like(ranks)
-    ranking.binned_ranks(corr, 0, 64, coarse)
+    ranking.partner_ranks(corr, unit, 0, 64, 1, coarse)
     exact = ranking.rank_matrix(corr)
-    assert np.abs(coarse.astype(float) - exact).max() <= n / 2  # ties within a bin share a mid-rank
+    assert np.abs(coarse / 2 - exact).max() <= n / 2  # ties within a bin share a mid-rank
 
 
 def test_packed_triangle_round_trip():
@@ -99,14 +101,14 @@ def test_accumulate_logit_adds_rounded_logit_of_mutual_rank():
     rng = np.random.default_rng(8)
     ranks = rng.integers(1, n, (n, n)).astype(np.uint16)
     packed = np.zeros(n * (n - 1) // 2, dtype=np.int32)
-    ranking.accumulate_logit(ranks, scale, packed)
+    ranking.accumulate_logit(2 * ranks, scale, packed)  # the kernel reads doubled ranks
     upper = np.triu_indices(n, 1)
     mr = np.sqrt(ranks[upper].astype(float) * ranks.T[upper])
     direct = np.floor(scale * np.log((n - mr) / mr) + 0.5)
     assert np.abs(packed - direct).max() <= 1  # float32 vs float64 at a rounding boundary
     assert np.mean(packed == direct) > 0.99
     twice = packed.copy()
-    ranking.accumulate_logit(ranks, scale, twice)
+    ranking.accumulate_logit(2 * ranks, scale, twice)
     np.testing.assert_array_equal(twice, 2 * packed)
 
 
@@ -115,6 +117,25 @@ def test_bag_draws_depend_only_on_seed_and_bag():
     assert all(np.array_equal(a, b) for a, b in zip(ten, three))
     assert all(len(b) == 10 and len(set(b)) == 10 for b in ten)
     assert not np.array_equal(ten[0], indices.bag_columns(20, 0.5, 1, seed=5)[0])
+
+
+def test_bag_size_rule_is_monotone_and_rounds_halves_up():
+    assert [indices.bag_size(p, 0.5) for p in (3, 4, 5, 6, 7, 9, 11, 20, 200)] == [3, 3, 3, 3, 4, 5, 6, 10, 100]
+    for fraction in (0.1, 0.25, 0.5, 0.75, 1.0):
+        sizes = [indices.bag_size(p, fraction) for p in range(3, 400)]
+        assert all(a <= b for a, b in zip(sizes, sizes[1:]))
+        assert all(3 <= m <= p for m, p in zip(sizes, range(3, 400)))
+
+
+def test_few_distinct_bags_warn():
+    with pytest.warns(UserWarning, match="only 10 distinct bag"):
+        indices.bag_columns(5, 0.5, 10, seed=0)  # comb(5, 3) = 10
+    with pytest.warns(UserWarning, match="only 1 distinct bag"):
+        coexpression(_node(n_genes=20).pipe(pca, n_pcs=3), n_bags=4, top_k=5, progress=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        indices.bag_columns(6, 0.5, 10, seed=0)  # comb(6, 3) = 20
+        indices.bag_columns(3, 0.5, 1, seed=0)  # one bag: nothing to differ
 
 
 # ------------------------------------------------------- fast path vs direct
@@ -156,6 +177,51 @@ def test_partial_ranks_agree_with_exact_ranks_on_3000_genes():
     overlap = np.mean([np.intersect1d(a, b).size / 100 for a, b in zip(fast_top, exact_top)])
     print(f"top-100 overlap, binned vs exact ranks, 3000 genes: {overlap:.4f}")
     assert overlap >= 0.99
+
+
+def _module_node(n_pcs: int, n_genes: int = 3000, module_size: int = 200, noise: float = 0.3, seed: int = 0):
+    """Genes in tight modules around random centres in PC space: many partners crowd the top bins."""
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((n_genes // module_size, n_pcs))
+    scores = np.repeat(centres, module_size, axis=0) + noise * rng.standard_normal((n_genes, n_pcs))
+    return xr.Dataset(
+        {"gene_score": (("gene", "pc"), scores)},
+        coords={"gene": [f"g{i:04d}" for i in range(n_genes)], "pc": np.arange(1, n_pcs + 1)},
+    )
+
+
+@pytest.mark.parametrize("n_pcs", [3, 6])
+def test_top_lists_are_exact_when_partners_crowd_the_top_bins(n_pcs):
+    """One bag over all PCs vs exact ranks (scipy rankdata), MR, logit, z: the top-10 lists agree."""
+    node = _module_node(n_pcs)
+    out = coexpression(node, n_bags=1, fraction=1.0, top_k=10, progress=False)
+    vectors = indices._gene_vectors(node)
+    exact_logit = indices.reference_mean_logit(vectors, [np.arange(n_pcs)])
+    exact_top, _ = indices.top_k_table(ranking.zscore_rows(exact_logit, exclude_diagonal_from=0), 10)
+    engine_top = out["coex_partner"].values
+    overlap = np.mean([np.intersect1d(a, b).size / 10 for a, b in zip(engine_top, exact_top)])
+    rows = np.arange(len(exact_top))
+    gap = np.mean(exact_logit[rows, exact_top[:, 0]] - exact_logit[rows, engine_top[:, 0]])
+    print(f"{n_pcs} PCs: top-10 overlap {overlap:.4f}, mean exact-LS gap of the top partner {gap:.4f}")
+    assert overlap >= 0.99
+    assert gap <= 0.01
+    assert json.loads(out.attrs["coex_params"])["exact_depth"] == 100
+
+
+def test_ranks_are_exact_to_the_depth_and_bin_mid_ranks_below():
+    rng = np.random.default_rng(4)
+    n = 400
+    unit = indices.unit_rows(np.repeat(rng.standard_normal((4, 5)), 100, axis=0) + 0.1 * rng.standard_normal((n, 5)), np.float64)
+    corr = unit.astype(np.float32) @ unit.astype(np.float32).T
+    exact = ranking.rank_matrix(unit @ unit.T)
+    ranks = np.zeros((n, n), dtype=np.uint16)
+    ranking.partner_ranks(corr, unit, 0, 64, 30, ranks)  # 64 bins: the top bins hold dozens of partners
+    got = ranks / 2.0
+    top = exact <= 30
+    np.fill_diagonal(top, False)
+    np.testing.assert_array_equal(got[top], exact[top])
+    assert (got[~top] != exact[~top]).any()  # beyond the depth: bin mid-ranks ...
+    assert np.abs(got - exact).max() <= n / 2  # ... off by less than half a bin's count
 
 
 # ---------------------------------------------------- reproducibility, API
@@ -202,9 +268,9 @@ def test_mr_baseline_is_mutual_rank_over_samples():
     mr = np.sqrt(ranks * ranks.T)
     np.fill_diagonal(mr, np.inf)
     got = np.take_along_axis(mr, out["coex_partner"].values.astype(int), axis=1)
-    # binned ranks: exact unless two correlations of a gene fall within 2/4096 (then off by < 1)
-    np.testing.assert_allclose(out["coex_mr"].values, got, atol=1.0)
-    np.testing.assert_allclose(np.sort(got, axis=1), np.sort(mr, axis=1)[:, :8], atol=1.0)  # the 8 smallest MRs
+    # exact ranks: float32 correlations; coex_mr is the inverse of a fixed-point logit score
+    np.testing.assert_allclose(out["coex_mr"].values, got, rtol=1e-4)
+    np.testing.assert_allclose(np.sort(got, axis=1), np.sort(mr, axis=1)[:, :8], rtol=1e-4)  # the 8 smallest MRs
     np.testing.assert_allclose(out["coex_score"].values, ranking.logit_score(out["coex_mr"].values, 50), atol=1e-4)
 
 
@@ -219,6 +285,7 @@ def test_bad_parameters_are_input_errors(kwargs):
 def test_rank_ties_are_midranks():
     corr = np.array([[1.0, 0.5, 0.5], [0.5, 1.0, 0.5], [0.5, 0.5, 1.0]], dtype=np.float32)
     ranks = np.zeros((3, 3), dtype=np.uint16)
-    ranking.binned_ranks(corr, 0, 4096, ranks)
-    expected = rankdata(-np.array([0.5, 0.5]))  # two tied partners -> 1.5 each, rounded down
-    assert (ranks[~np.eye(3, dtype=bool)] == np.floor(expected[0])).all()
+    unit = indices.unit_rows(np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]), np.float64)
+    ranking.partner_ranks(corr, unit, 0, 4096, 2, ranks)
+    expected = rankdata(-np.array([0.5, 0.5]))  # two tied partners -> 1.5 each
+    assert (ranks[~np.eye(3, dtype=bool)] / 2 == expected[0]).all()

@@ -5,12 +5,16 @@ Subagging of PCs (``method="subagging"``)
        first, or it is run with its defaults) with every PC standardised over
        genes to mean 0 and unit variance, so an axis of condition counts once
        however many samples share it (``P`` PCs).
-    2. Bag ``b = 0 .. n_bags - 1`` draws ``m = max(3, round(fraction * P))``
-       PCs without replacement with ``numpy.random.default_rng([seed, b])``:
-       each bag depends only on ``(seed, b)``, so bags are independent tasks.
+    2. Bag ``b = 0 .. n_bags - 1`` draws ``m = min(P, max(3, floor(fraction * P + 0.5)))``
+       PCs (halves round up, so ``m`` never decreases as ``P`` grows) without
+       replacement with ``numpy.random.default_rng([seed, b])``: each bag
+       depends only on ``(seed, b)``, so bags are independent tasks. When fewer
+       than 20 distinct bags exist (``comb(P, m) < 20``) and several bags are
+       asked for, a warning says so: such bags barely differ.
     3. Per bag: Pearson correlation ``r_b(A, B)`` of every gene pair over the
-       ``m`` drawn PCs; ranks ``rank_A(B)`` of each gene's partners (binned
-       mid-ranks, see :mod:`~atted_explore.compute.ranking`);
+       ``m`` drawn PCs; ranks ``rank_A(B)`` of each gene's partners, exact
+       mid-ranks down to ``exact_depth`` and bin mid-ranks below (see
+       :mod:`~atted_explore.compute.ranking`);
        ``MR_b = sqrt(rank_A(B) * rank_B(A))``;
        logit score ``LS_b = ln((N - MR_b) / MR_b)`` (``N`` genes; float32,
        :func:`~atted_explore.compute.ranking.accumulate_logit`).
@@ -53,6 +57,7 @@ import json
 import math
 import os
 import time
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -61,11 +66,14 @@ from threadpoolctl import threadpool_limits
 
 from ..errors import InputError
 from . import ranking
+from .consistency import FUNCTION_SCORE_ATTRS, annotated_genes, full_index_score
 from .pairs import standardised_gene_scores
 from .sample_pca import pca
 from .progress import Progress, ProgressReporter
 
 METHODS = ("subagging", "pearson", "mr")
+#: fewer distinct bags than this draws a warning.
+MIN_DISTINCT_BAGS = 20
 #: rows of the gene-pair matrix computed at once (memory: BLOCK_ROWS x N float32).
 BLOCK_ROWS = 256
 _COEX_VARIABLES = ("coex_partner", "coex_score", "coex_mr", "rank")
@@ -74,19 +82,31 @@ _COEX_VARIABLES = ("coex_partner", "coex_score", "coex_mr", "rank")
 # ----------------------------------------------------------------- bag kernels
 
 
+def bag_size(n_dims: int, fraction: float) -> int:
+    """PCs per bag: ``min(P, max(3, floor(fraction * P + 0.5)))`` (monotone in ``P``; halves round up)."""
+    return min(n_dims, max(3, math.floor(fraction * n_dims + 0.5)))
+
+
 def bag_columns(n_dims: int, fraction: float, n_bags: int, seed: int) -> list[np.ndarray]:
     """The sorted dimensions (PC positions) drawn by each bag; bag ``b`` uses ``default_rng([seed, b])``."""
     if n_dims < 3:
         raise InputError(f"subagging needs at least 3 PCs to correlate genes over; the node has {n_dims}")
-    n_draw = max(3, min(n_dims, round(fraction * n_dims)))
+    n_draw = bag_size(n_dims, fraction)
+    distinct = math.comb(n_dims, n_draw)
+    if n_bags > 1 and distinct < MIN_DISTINCT_BAGS:
+        warnings.warn(
+            f"subagging: {n_draw} of {n_dims} PCs per bag allows only {distinct} distinct bag(s) "
+            f"(fewer than {MIN_DISTINCT_BAGS}); the {n_bags} bags barely differ (select more PCs or change fraction)",
+            stacklevel=3,
+        )
     return [np.sort(np.random.default_rng([seed, b]).choice(n_dims, n_draw, replace=False)) for b in range(n_bags)]
 
 
-def unit_rows(vectors: np.ndarray) -> np.ndarray:
-    """Rows centred and scaled to unit norm (float32), so ``Z @ Z.T`` is the Pearson correlation; constant rows are 0."""
+def unit_rows(vectors: np.ndarray, dtype=np.float32) -> np.ndarray:
+    """Rows centred and scaled to unit norm, so ``Z @ Z.T`` is the Pearson correlation; constant rows are 0."""
     centred = vectors - vectors.mean(axis=1, keepdims=True)
     norms = np.linalg.norm(centred, axis=1, keepdims=True)
-    return np.divide(centred, norms, out=np.zeros_like(centred), where=norms > 0).astype(np.float32)
+    return np.divide(centred, norms, out=np.zeros_like(centred), where=norms > 0).astype(dtype)
 
 
 def logit_scale(n_genes: int, n_bags: int) -> float:
@@ -96,7 +116,13 @@ def logit_scale(n_genes: int, n_bags: int) -> float:
 
 
 def bag_logit_sum(
-    vectors: np.ndarray, bags: list[np.ndarray], scale: float, n_bins: int, on_bag=None, timings: dict | None = None
+    vectors: np.ndarray,
+    bags: list[np.ndarray],
+    scale: float,
+    n_bins: int,
+    depth: int,
+    on_bag=None,
+    timings: dict | None = None,
 ) -> np.ndarray:
     """Sum over ``bags`` of ``round(scale * LS_b)`` for all pairs ``A < B`` (packed strict upper triangle, int32).
 
@@ -108,7 +134,7 @@ def bag_logit_sum(
     """
     n_genes = vectors.shape[0]
     packed = np.zeros(n_genes * (n_genes - 1) // 2, dtype=np.int32)
-    ranks = np.empty((n_genes, n_genes), dtype=np.uint16 if n_genes < 2**16 else np.uint32)
+    ranks = np.empty((n_genes, n_genes), dtype=np.uint16 if 2 * n_genes < 2**16 else np.uint32)  # doubled ranks
     # one correlation buffer for all blocks: a fresh block per product costs page faults,
     # which threads of one process take in turn
     correlations = np.empty((min(BLOCK_ROWS, n_genes), n_genes), dtype=np.float32)
@@ -117,13 +143,14 @@ def bag_logit_sum(
         clock.setdefault(step, 0.0)
     with threadpool_limits(1, user_api="blas"):
         for columns in bags:
-            unit = unit_rows(vectors[:, columns])
+            exact_unit = unit_rows(vectors[:, columns], np.float64)  # orders what float32 cannot
+            unit = exact_unit.astype(np.float32)
             for row0 in range(0, n_genes, BLOCK_ROWS):
                 start = time.thread_time()
                 rows = unit[row0 : row0 + BLOCK_ROWS]
                 block = np.matmul(rows, unit.T, out=correlations[: len(rows)])
                 middle = time.thread_time()
-                ranking.binned_ranks(block, row0, n_bins, ranks)
+                ranking.partner_ranks(block, exact_unit, row0, n_bins, depth, ranks)
                 clock["correlation"] += middle - start
                 clock["ranks"] += time.thread_time() - middle
             start = time.thread_time()
@@ -144,7 +171,7 @@ def available_cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def _run_bags(vectors, bags, scale, n_bins, client, progress: Progress, threads: int | None) -> np.ndarray:
+def _run_bags(vectors, bags, scale, n_bins, depth, client, progress: Progress, threads: int | None) -> np.ndarray:
     """Total of :func:`bag_logit_sum` over all bags: in-process threads, or tasks on a Dask client."""
     total = None
     with ProgressReporter(progress, len(bags), "coexpression bags") as reporter:
@@ -154,7 +181,7 @@ def _run_bags(vectors, bags, scale, n_bins, client, progress: Progress, threads:
             # competing with the pool's threads slow every bag down
             with threadpool_limits(1, user_api="blas"), ThreadPoolExecutor(len(groups)) as pool:
                 futures = [
-                    pool.submit(bag_logit_sum, vectors, group, scale, n_bins, reporter.update) for group in groups
+                    pool.submit(bag_logit_sum, vectors, group, scale, n_bins, depth, reporter.update) for group in groups
                 ]
                 for future in futures:
                     part = future.result()
@@ -165,7 +192,7 @@ def _run_bags(vectors, bags, scale, n_bins, client, progress: Progress, threads:
             groups = _bag_groups(bags, sum(client.nthreads().values()))
             shared = client.scatter(vectors, broadcast=True)
             futures = {
-                client.submit(bag_logit_sum, shared, group, scale, n_bins, pure=False): len(group) for group in groups
+                client.submit(bag_logit_sum, shared, group, scale, n_bins, depth, pure=False): len(group) for group in groups
             }
             for future in as_completed(futures):
                 part = future.result()
@@ -189,16 +216,24 @@ def _top_k(scores: np.ndarray, row0: int, k: int) -> tuple[np.ndarray, np.ndarra
     return np.take_along_axis(top, order, axis=1), np.take_along_axis(top_scores, order, axis=1)
 
 
-def _tables_from_packed(packed, n_genes, n_bags, scale, k, zscore, threads: int) -> dict[str, np.ndarray]:
+def _tables_from_packed(
+    packed, n_genes, n_bags, scale, k, zscore, threads: int, annotated: np.ndarray
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """The top-K tables, and the bag sums of the pairs among ``annotated`` genes (a square int32 matrix)."""
     partner = np.empty((n_genes, k), dtype=np.int32)
     score = np.empty((n_genes, k), dtype=np.float32)
     mr = np.empty((n_genes, k), dtype=np.float32)
+    annotated_sums = np.zeros((annotated.size, annotated.size), dtype=np.int32)
+    place = np.full(n_genes, -1)
+    place[annotated] = np.arange(annotated.size)
 
     def fill(starts):
         block = np.empty((BLOCK_ROWS, n_genes), dtype=np.int32)
         for row0 in starts:
             rows = min(BLOCK_ROWS, n_genes - row0)
             ranking.unpack_rows(packed, row0, rows, n_genes, block)
+            listed = place[row0 : row0 + rows]
+            annotated_sums[listed[listed >= 0]] = block[:rows][listed >= 0][:, annotated]
             mean_logit = block[:rows] / (scale * n_bags)
             index = ranking.zscore_rows(mean_logit, exclude_diagonal_from=row0) if zscore else mean_logit
             top, top_index = _top_k(index, row0, k)
@@ -211,7 +246,7 @@ def _tables_from_packed(packed, n_genes, n_bags, scale, k, zscore, threads: int)
     with ThreadPoolExecutor(threads) as pool:
         for _ in pool.map(fill, [starts[t::threads] for t in range(threads)]):
             pass
-    return {"coex_partner": partner, "coex_score": score, "coex_mr": mr}
+    return {"coex_partner": partner, "coex_score": score, "coex_mr": mr}, annotated_sums
 
 
 def _pearson_tables(unit: np.ndarray, k: int) -> dict[str, np.ndarray]:
@@ -271,6 +306,7 @@ def coexpression(
     progress: Progress = True,
     rank_bins: int = ranking.RANK_BINS,
     threads: int | None = None,
+    exact_depth: int | None = None,
 ) -> xr.Dataset:
     """Return a copy of ``node`` with the top-``top_k`` coexpression partners of every gene.
 
@@ -283,7 +319,13 @@ def coexpression(
     in-process). ``progress``: True for a tqdm bar over bags, False for none, or a
     callable ``progress(done, total)``. ``rank_bins``: correlation bins for the
     ranks (:mod:`~atted_explore.compute.ranking`); subagging uses at most
-    ``max(1024, 4 N)``.
+    ``max(1024, 4 N)``. ``exact_depth``: in every bag, ranks up to this depth
+    are exact (default ``max(top_k, 100)``); deeper ranks are bin mid-ranks.
+
+    When the node has gene sets, attr ``function_score`` is the ATTED-II
+    function score of the full index before z-scoring (the symmetric bag-mean
+    logit score for subagging), computed on every annotated pair while building
+    (:mod:`~atted_explore.compute.consistency`).
     """
     if method not in METHODS:
         raise InputError(f"coexpression method {method!r}: expected one of {METHODS}")
@@ -294,8 +336,12 @@ def coexpression(
         raise InputError(f"coexpression: n_bags={n_bags}, fraction={fraction}, top_k={top_k}; expected n_bags >= 1, 0 < fraction <= 1, top_k >= 1")
     k = min(top_k, n_genes - 1)
     params = {"method": method, "top_k": k, "n_genes": n_genes}
+    # the function score needs the full index on the annotated genes' pairs: kept while building
+    annotated = annotated_genes(node) if "member_set" in node else np.empty(0, dtype=np.int64)
     if method == "pearson":
-        tables = _pearson_tables(unit_rows(_expression(node)), k)
+        unit = unit_rows(_expression(node))
+        tables = _pearson_tables(unit, k)
+        annotated_index = unit[annotated] @ unit[annotated].T
     else:
         if method == "subagging":
             if "gene_score" not in node:
@@ -308,16 +354,24 @@ def coexpression(
             bags = [np.arange(vectors.shape[1])]
         # per bag, bins cost as much as genes: beyond max(1024, 4 N) they only cost time
         n_bins = rank_bins if method == "mr" else min(rank_bins, max(1024, 4 * n_genes))
-        params.update(rank_bins=n_bins, logit="ln((N - MR) / MR)", zscore=method == "subagging")
+        depth = min(n_genes - 1, max(top_k, 100) if exact_depth is None else exact_depth)
+        if depth < 1:
+            raise InputError(f"coexpression: exact_depth={exact_depth}; expected an integer >= 1")
+        params.update(rank_bins=n_bins, exact_depth=depth, logit="ln((N - MR) / MR)", zscore=method == "subagging")
         scale = logit_scale(n_genes, len(bags))
         packed = _run_bags(
-            vectors, bags, scale, n_bins, client, progress if method == "subagging" else False, threads
+            vectors, bags, scale, n_bins, depth, client, progress if method == "subagging" else False, threads
         )
-        tables = _tables_from_packed(
-            packed, n_genes, len(bags), scale, k, zscore=method == "subagging", threads=threads or available_cores()
+        # the bag sums rank pairs as the bag-mean logit scores do (a positive factor apart)
+        tables, annotated_index = _tables_from_packed(
+            packed, n_genes, len(bags), scale, k, method == "subagging", threads or available_cores(), annotated
         )
     out = node.drop_vars([v for v in _COEX_VARIABLES if v in node.variables])
     out = out.assign({name: (("gene", "rank"), values) for name, values in tables.items()})
     out = out.assign_coords(rank=np.arange(1, k + 1))
-    out.attrs = {**node.attrs, "coex_method": method, "coex_params": json.dumps(params, sort_keys=True)}
+    attrs = {key: value for key, value in node.attrs.items() if key not in FUNCTION_SCORE_ATTRS}
+    out.attrs = {**attrs, "coex_method": method, "coex_params": json.dumps(params, sort_keys=True)}
+    score = full_index_score(node, annotated, annotated_index)
+    if score is not None:
+        out.attrs["function_score"] = score
     return out

@@ -19,11 +19,15 @@ from .sample_pca import pca
 def analyze_node(
     node: xr.Dataset, *, n_bags: int = 1000, top_k: int = 2000, seed: int = 0, client=None, progress: bool = True
 ) -> xr.Dataset:
-    """PCA, then coexpression by subagging of PCs, then the function score (attr) when gene sets exist."""
+    """PCA, then coexpression by subagging of PCs, then the function scores (attrs) when gene sets exist.
+
+    ``function_score``: of the bag-mean logit index, comparable with ATTED-II's
+    (set by :func:`coexpression`); ``function_score_z``: of the z-score top-K tables.
+    """
     node = pca(node, seed=seed)
     node = coexpression(node, n_bags=n_bags, top_k=top_k, seed=seed, client=client, progress=progress)
-    if "member_set" in node:
-        node.attrs["function_score"] = float(function_score(node))
+    if "function_score" in node.attrs:
+        node.attrs["function_score_z"] = float(function_score(node))
     return node
 
 

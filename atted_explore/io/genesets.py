@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import xarray as xr
 
+from ..atlas import gene_set_sizes
 from ..atlas import gene_sets as gene_sets_of
 from ..atlas import with_gene_sets
 from ..errors import FormatError, InputError
@@ -29,11 +30,21 @@ FORMATS = ("auto", "kegg", "gmt", "pmn")
 
 @dataclass
 class GeneSets:
-    """Gene sets read from ``source``: ``sets`` maps set ID -> member IDs, ``names`` set ID -> display name."""
+    """Gene sets read from ``source``: ``sets`` maps set ID -> member IDs, ``names`` set ID -> display name.
+
+    ``sizes`` maps set ID -> the number of IDs listed for it in the file (duplicates
+    and IDs of genes absent from any node included: the size ATTED-II's
+    function score filters on); a set missing there has ``len(sets[id])``.
+    """
 
     sets: dict[str, list[str]]
     names: dict[str, str]
     source: str
+    sizes: dict[str, int] = field(default_factory=dict)
+
+    def size(self, set_id: str) -> int:
+        """Number of IDs the file lists for ``set_id``."""
+        return self.sizes.get(set_id, len(self.sets[set_id]))
 
     def __len__(self) -> int:
         return len(self.sets)
@@ -50,6 +61,7 @@ def _split_members(fields: list[str]) -> list[str]:
 def _read_lines_format(path, with_description: bool) -> GeneSets:
     sets: dict[str, list[str]] = {}
     names: dict[str, str] = {}
+    sizes: dict[str, int] = {}
     lines = read_text(path).split("\n")
     minimum = 3 if with_description else 2
     expected = "name<TAB>description<TAB>genes..." if with_description else "PathwayID<TAB>genes..."
@@ -62,11 +74,12 @@ def _read_lines_format(path, with_description: bool) -> GeneSets:
         set_id = fields[0]
         members = _split_members(fields[2:] if with_description else fields[1:])
         sets.setdefault(set_id, []).extend(members)
+        sizes[set_id] = sizes.get(set_id, 0) + len(members)
         if with_description and fields[1]:
             names.setdefault(set_id, fields[1])
     if not sets:
         raise FormatError(f"{path}: file is empty; expected lines {expected}")
-    return GeneSets({k: list(dict.fromkeys(v)) for k, v in sets.items()}, names, str(path))
+    return GeneSets({k: list(dict.fromkeys(v)) for k, v in sets.items()}, names, str(path), sizes)
 
 
 def _read_pmn(path) -> GeneSets:
@@ -127,10 +140,13 @@ def attach_gene_sets(
         for set_id, members in gene_sets.sets.items()
     }
     mapped = {set_id: members for set_id, members in mapped.items() if members}
+    sizes = {set_id: gene_sets.size(set_id) for set_id in mapped}
     if "member_set" in node:  # a second gene-set file adds its sets; a set ID in both gets the union of members
         earlier = gene_sets_of(node)
+        earlier_sizes = gene_set_sizes(node)
         mapped = {**earlier, **{s: list(dict.fromkeys(earlier.get(s, []) + m)) for s, m in mapped.items()}}
+        sizes = {**earlier_sizes, **{s: earlier_sizes.get(s, 0) + n for s, n in sizes.items()}}
         names = {**dict(zip(node["gene_set"].values, node["gene_set_name"].values, strict=True)), **gene_sets.names}
     else:
         names = gene_sets.names
-    return with_gene_sets(node, mapped, names), report
+    return with_gene_sets(node, mapped, names, sizes), report
