@@ -267,8 +267,15 @@ def is_atlas(path: str | os.PathLike) -> bool:
 
 
 def _strings_as_objects(ds: xr.Dataset) -> xr.Dataset:
-    """Zarr returns text as numpy ``StringDType``; pandas, HoloViews and Bokeh expect objects."""
-    text = {name: var.load().astype(object) for name, var in ds.variables.items() if var.dtype.kind == "T"}
+    """Text (numpy fixed-width ``U`` or ``StringDType``) as object arrays of ``str``.
+
+    Writing, Zarr stores object text as variable-length UTF-8 (the ``string``
+    data type with the ``vlen-utf8`` codec, both specified among the Zarr v3
+    extensions), whereas fixed-width ``U`` arrays become ``fixed_length_utf32``,
+    which other Zarr libraries may not read. Reading, Zarr returns
+    ``StringDType``; pandas, HoloViews and Bokeh expect objects.
+    """
+    text = {name: var.load().astype(object) for name, var in ds.variables.items() if var.dtype.kind in "UT"}
     return ds.assign_coords({k: v for k, v in text.items() if k in ds.coords}).assign(
         {k: v for k, v in text.items() if k not in ds.coords}
     )
@@ -323,8 +330,9 @@ def save_atlas(
     tag = uuid.uuid4().hex[:8]
     tmp = path.parent / f".{path.name}.tmp-{tag}"
     old = path.parent / f".{path.name}.old-{tag}"
-    atlas = atlas.copy()
-    atlas.attrs = {**atlas.attrs, "format_version": FORMAT_VERSION, "node_order": list(atlas.children)}
+    attrs = atlas.attrs
+    atlas = atlas.map_over_datasets(_strings_as_objects)  # a new tree: the caller's atlas is not modified
+    atlas.attrs = {**attrs, "format_version": FORMAT_VERSION, "node_order": list(atlas.children)}
     atlas.attrs.setdefault("name", path.stem)
     try:
         atlas.to_zarr(tmp, mode="w", consolidated=False)

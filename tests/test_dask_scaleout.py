@@ -37,6 +37,20 @@ def test_cluster_run_is_bit_identical_to_in_process_run(client):
     assert not np.array_equal(other["coex_score"].values, local["coex_score"].values)
 
 
+def test_cluster_equals_in_process_where_float64_orders_the_top(client):
+    """Tight modules in 3 PCs: top ranks need the float64 refinement; several row blocks per bag."""
+    rng = np.random.default_rng(2)
+    scores = np.repeat(rng.standard_normal((6, 4)), 100, axis=0) + 0.01 * rng.standard_normal((600, 4))
+    node = xr.Dataset(
+        {"gene_score": (("gene", "pc"), scores)}, coords={"gene": [f"g{i}" for i in range(600)], "pc": [1, 2, 3, 4]}
+    )
+    with pytest.warns(UserWarning, match="distinct bag"):  # comb(4, 3) = 4 distinct bags
+        distributed = coexpression(node, n_bags=6, fraction=0.75, top_k=30, client=client, progress=False)
+    with pytest.warns(UserWarning, match="distinct bag"):
+        local = coexpression(node, n_bags=6, fraction=0.75, top_k=30, progress=False, threads=1)
+    assert distributed.identical(local)
+
+
 def test_mr_baseline_on_cluster_equals_local(client):
     node = _node()
     assert coexpression(node, "mr", top_k=10, client=client).identical(coexpression(node, "mr", top_k=10))
