@@ -97,9 +97,9 @@ _INSERTION_MAX = 32
 
 
 @numba.njit(nogil=True, cache=True)
-def _sort_descending(values, order, start, stop):
-    """Sort ``values[start:stop]`` descending, permuting ``order`` alongside."""
-    if stop - start <= _INSERTION_MAX:
+def _sort_descending(values, order, start, stop, nearly_sorted=False):
+    """Sort ``values[start:stop]`` descending, permuting ``order`` alongside (insertion when short or nearly sorted)."""
+    if nearly_sorted or stop - start <= _INSERTION_MAX:
         for i in range(start + 1, stop):
             value, item = values[i], order[i]
             j = i - 1
@@ -115,16 +115,22 @@ def _sort_descending(values, order, start, stop):
 
 @numba.njit(inline="always")
 def _dot(unit, a, b):
-    """``unit[a] . unit[b]`` in float64, summed in a fixed order."""
-    total = 0.0
-    for d in range(unit.shape[1]):
-        total += unit[a, d] * unit[b, d]
-    return total
+    """``unit[a] . unit[b]`` in float64, summed in a fixed order (four running sums: no long dependency chain)."""
+    n_dims = unit.shape[1]
+    s0 = s1 = s2 = s3 = 0.0
+    for d in range(0, n_dims - 3, 4):
+        s0 += unit[a, d] * unit[b, d]
+        s1 += unit[a, d + 1] * unit[b, d + 1]
+        s2 += unit[a, d + 2] * unit[b, d + 2]
+        s3 += unit[a, d + 3] * unit[b, d + 3]
+    for d in range(n_dims - n_dims % 4, n_dims):
+        s0 += unit[a, d] * unit[b, d]
+    return (s0 + s1) + (s2 + s3)
 
 
 # no fastmath: the bin of a value must be the same IEEE float32 expression in vector and scalar code
 @numba.njit(nogil=True, cache=True)
-def partner_ranks(corr, unit, row0, n_bins, depth, ranks):
+def partner_ranks(corr, unit, row0, n_bins, depth, ranks, refine_depth=100):
     """Doubled ranks ``2 rank_A(B)`` of full rows ``row0..`` of the correlation matrix into ``ranks`` (self 0).
 
     ``corr`` is the float32 product of the float32 rows of ``unit`` (float64
@@ -132,10 +138,14 @@ def partner_ranks(corr, unit, row0, n_bins, depth, ranks):
     ``k = floor((1 - r) * n_bins / 2)`` (clipped; bin 0 holds the strongest
     correlations; a lower bin always means a larger float32 value). The top
     region is every bin up to the one holding rank ``depth``: its values are
-    sorted, and runs of values closer than the float32 error bound of a
-    correlation over ``m`` dimensions, ``(m + 4) 2^-23``, are re-ordered by
-    their float64 correlation, so the top region gets the exact mid-ranks of
-    the float64 correlations. Below it a value gets its bin's mid-rank
+    sorted, so it gets the exact mid-ranks of the float32 correlations, and
+    runs of values closer than the float32 error bound of a correlation over
+    ``m`` dimensions, ``(m + 4) 2^-23``, that start within the first
+    ``refine_depth`` ranks are re-ordered by their float64 correlation (exact
+    mid-ranks of the float64 correlations there; deeper, a swap of two such
+    values moves a logit score by less than ``1 / (2 refine_depth)``, and the
+    gathers of float64 rows cost more than the rest of the ranking). Below the
+    region a value gets its bin's mid-rank
     ``#above + (count + 1) / 2``, off by at most ``(count - 1) / 2``. Ranks
     are stored doubled so mid-ranks of ties stay integers.
     """
@@ -148,6 +158,7 @@ def partner_ranks(corr, unit, row0, n_bins, depth, ranks):
     fill = np.empty(n_bins, dtype=np.int64)
     bins = np.empty(n_cols, dtype=np.int32)
     order = np.empty(n_cols, dtype=np.int64)
+    found = np.empty(n_cols + 1, dtype=np.int64)
     values = np.empty(n_cols, dtype=np.float64)
     for t in range(n_rows):
         gene = row0 + t
@@ -167,25 +178,32 @@ def partner_ranks(corr, unit, row0, n_bins, depth, ranks):
             above += count
             if above >= depth and cut == n_bins - 1:
                 cut = k
+        bins[gene] = n_bins  # not its own partner: outside the top region
+        n_found = 0
         for b in range(n_cols):
-            ranks[gene, b] = mid_ranks[bins[b]]
+            k = bins[b]
+            ranks[gene, b] = mid_ranks[min(k, n_bins - 1)]
+            found[n_found] = b  # branch-free: the top region's values are few and scattered
+            n_found += k <= cut
         ranks[gene, gene] = 0
         # the top region in bin order, then sorted within each bin
         n_top = starts[cut] + counts[cut]
         fill[: cut + 1] = starts[: cut + 1]
-        for b in range(n_cols):
-            k = bins[b]
-            if k <= cut and b != gene:
-                order[fill[k]] = b
-                fill[k] += 1
+        for i in range(n_found):
+            b = found[i]
+            order[fill[bins[b]]] = b
+            fill[bins[b]] += 1
         for i in range(n_top):
             values[i] = row[order[i]]
         for k in range(cut + 1):
-            if counts[k] > 1:
+            if counts[k] > _INSERTION_MAX:
                 _sort_descending(values, order, starts[k], starts[k] + counts[k])
-        # runs that float32 cannot order for certain: float64 correlations decide
+        # bins are in order, so one insertion pass sorts the rest in O(n_top + moves within bins)
+        _sort_descending(values, order, 0, n_top, True)
+        # runs that float32 cannot order for certain (in the first REFINE_DEPTH): float64 correlations decide
+        n_refine = min(n_top, refine_depth)
         i = 0
-        while i < n_top:
+        while i < n_refine:
             j = i
             while j + 1 < n_top and values[j] - values[j + 1] < tolerance:
                 j += 1
