@@ -27,7 +27,9 @@ Subagging of PCs (``method="subagging"``)
     with the largest ``q`` that cannot overflow int32 over all bags
     (resolution ``2^-q``, e.g. 2^-17 ~ 8e-6 for 1000 bags of 20,000 genes):
     integer sums do not depend on the order of addition, so a run on a Dask
-    cluster is bit-identical to an in-process run with the same seed.
+    cluster is bit-identical to an in-process run with the same seed on
+    workers of the same CPU type and BLAS build (the kernels use no fast-math;
+    the BLAS product's rounding may differ between CPUs or BLAS builds).
 
     Memory: bags run one after another within a task (bag groups are the
     tasks: one per core in-process, one per worker thread on a cluster).
@@ -313,7 +315,7 @@ def coexpression(
     ``method``: ``"subagging"`` (default; runs :func:`pca` with its defaults
     first, and returns its variables too, when ``gene_score`` is missing), ``"pearson"`` or ``"mr"`` (over samples); formulas in the module
     doc. ``client``: a ``dask.distributed.Client`` to run bag groups as tasks on
-    its workers (bit-identical to ``client=None``, which runs ``threads``
+    its workers (bit-identical to ``client=None`` on the same CPU type and BLAS, which runs ``threads``
     threads, default one per available core; each holds 4 N^2 bytes, e.g.
     1.6 GB for 20,000 genes; the top-K tables are built on as many threads
     in-process). ``progress``: True for a tqdm bar over bags, False for none, or a
