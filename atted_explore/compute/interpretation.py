@@ -107,6 +107,11 @@ def _records(frame: pd.DataFrame, columns: list[str]) -> list[dict]:
     return [{c: (v.item() if hasattr(v, "item") else v) for c, v in row.items()} for row in frame[columns].to_dict("records")]
 
 
+def side_rows(table: pd.DataFrame, pc: int, side: str) -> pd.DataFrame:
+    """The rows of one PC side of a table, in table order."""
+    return table[(table["pc"].to_numpy() == pc) & (table["side"].to_numpy() == side)]
+
+
 def pc_facts(node: xr.Dataset, tables: dict[str, pd.DataFrame], pc: int, *, alpha: float = 0.05,
              min_studies: int = 2) -> dict:
     """What a summarizer may say about one PC: per side the gene sets and terms passing ``alpha``
@@ -117,12 +122,12 @@ def pc_facts(node: xr.Dataset, tables: dict[str, pd.DataFrame], pc: int, *, alph
     sample_index = node.indexes["sample"]
     sides = {}
     for side in SIDES:
-        sets = tables["enrichment"].query("pc == @pc and side == @side and fdr < @alpha").head(FACT_SETS)
-        terms = tables["terms"].query(
-            "pc == @pc and side == @side and fdr < @alpha and n_extreme_studies >= @min_studies"
-        ).head(FACT_TERMS)
-        reps = tables["representatives"].query("pc == @pc and side == @side")
-        shared = tables["shared"].query("pc == @pc and side == @side")["terms"]
+        sets = side_rows(tables["enrichment"], pc, side)
+        sets = sets[sets["fdr"] < alpha].head(FACT_SETS)
+        terms = side_rows(tables["terms"], pc, side)
+        terms = terms[(terms["fdr"] < alpha) & (terms["n_extreme_studies"] >= min_studies)].head(FACT_TERMS)
+        reps = side_rows(tables["representatives"], pc, side)
+        shared = side_rows(tables["shared"], pc, side)["terms"]
         annotations = []
         for row in reps.itertuples(index=False):
             position = sample_index.get_loc(row.sample)
