@@ -18,14 +18,16 @@ NO_INTERPRETATION = (
     "<code>atted_explore.interpret_pcs(node)</code> or on a saved atlas with "
     "<code>atted-explore interpret PATH</code>."
 )
+#: applied inside the HTML pane's shadow root, so selectors name the card body's own elements.
 CARD_STYLE = """
-.pc-card table { border-collapse: collapse; width: 100%; font-size: 12px; margin-bottom: 6px; }
-.pc-card th, .pc-card td { text-align: left; padding: 2px 6px; border-bottom: 1px solid #eee; vertical-align: top; }
-.pc-card .weak { color: #999; }
-.pc-card .sides { display: flex; gap: 18px; flex-wrap: wrap; }
-.pc-card .side { flex: 1 1 420px; min-width: 0; }
-.pc-card h4 { margin: 8px 0 4px 0; }
-.pc-card .studies { color: #666; font-size: 11px; }
+table { border-collapse: collapse; width: 100%; font-size: 12px; margin-bottom: 8px; }
+th, td { text-align: left; padding: 2px 6px; border-bottom: 1px solid #eee; vertical-align: top; }
+th { color: #555; font-weight: 600; }
+.weak { color: #9a9a9a; }
+.sides { display: flex; gap: 24px; flex-wrap: wrap; }
+.side { flex: 1 1 440px; min-width: 0; }
+h4 { margin: 10px 0 4px 0; }
+.studies { color: #666; font-size: 11px; }
 """
 
 
