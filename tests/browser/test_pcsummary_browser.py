@@ -41,7 +41,7 @@ def pcsummary_url(served_atlas, tmp_path_factory):
         pn.Column(status, view, sizing_mode="stretch_width").servable()
     """))
     port = _free_port()
-    command = [str(Path(sys.executable).with_name("panel")), "serve", str(script), "--port", str(port)]
+    command = [str(Path(sys.executable).with_name("panel")), "serve", str(script), "--port", str(port), "--warm"]
     with _serving(command, f"http://localhost:{port}/pcsummary_app", folder / "serve.log") as served:
         yield served
 
