@@ -84,7 +84,7 @@ def _set_phrase(gene_set: dict) -> str:
     )
 
 
-def _side_paragraph(name: str, side: dict) -> str:
+def _side_paragraph(name: str, side: dict, sets_available: bool) -> str:
     parts = [f"{name.capitalize()} end ({SIDE_SIGNS[name]}):"]
     if side["terms"]:
         parts.append("samples here are characterised by " + "; ".join(map(_term_phrase, side["terms"])) + ".")
@@ -94,7 +94,7 @@ def _side_paragraph(name: str, side: dict) -> str:
         parts.append(
             f"Its {side['n_top_genes']} top genes are enriched in " + "; ".join(map(_set_phrase, side["gene_sets"])) + "."
         )
-    else:
+    elif sets_available:
         parts.append(f"Its {side['n_top_genes']} top genes are enriched in no gene set at the FDR threshold.")
     if side["shared_terms"]:
         parts.append(
@@ -133,7 +133,11 @@ class OfflineSummarizer:
         )
         variance = facts.get("variance")
         opening = f"{pc} explains {100 * variance:.1f}% of the variance." if variance is not None else f"{pc}."
-        description = " ".join([opening, *(_side_paragraph(name, side) for name, side in sides.items())])
+        available = facts.get("gene_sets_available", 1) > 0
+        paragraphs = [_side_paragraph(name, side, available) for name, side in sides.items()]
+        if not available:
+            paragraphs.append("The node has no gene sets, so no enrichment was tested.")
+        description = " ".join([opening, *paragraphs])
         return _checked({"label": label[: MAX_LENGTHS["label"]], "summary": summary[: MAX_LENGTHS["summary"]],
                          "description": description[: MAX_LENGTHS["description"]]}, facts["pc"], self.name)
 

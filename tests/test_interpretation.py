@@ -233,3 +233,20 @@ def test_cli_interpret_updates_the_atlas_in_place(interpreted, tmp_path, capsys)
     assert main(["interpret", str(path), "--pcs", "3-1"]) == 2
     assert "--pcs '3-1'" in capsys.readouterr().err
     assert main(["interpret", str(path), "--llm-url", "http://localhost:1/v1"]) == 2
+
+
+def test_a_node_without_annotation_or_gene_sets_says_so_and_round_trips(tmp_path):
+    rng = np.random.default_rng(0)
+    node = xr.Dataset(
+        {"expression": (("gene", "sample"), rng.normal(5, 1, size=(60, 30)).astype("float32"))},
+        coords={"gene": np.array([f"g{i}" for i in range(60)], dtype=object),
+                "sample": np.array([f"s{i}" for i in range(30)], dtype=object)},
+    )
+    labelled = ae.interpret_pcs(ae.pca(node), progress=False)
+    assert set(labelled["label"].values) == {"no clear condition"}
+    assert "no gene sets, so no enrichment was tested" in labelled["pc_description"].values[0]
+    tree = xr.DataTree.from_dict({"/": xr.Dataset(attrs={"name": "bare"}), "X-r": labelled})
+    back = ae.open_atlas(ae.save_atlas(tree, tmp_path / "bare.zarr"))["X-r"].to_dataset()
+    tables = interpretation_tables(back)
+    assert len(tables["enrichment"]) == 0 and len(tables["terms"]) == 0
+    assert tables["representatives"].groupby(["pc", "side"]).size().eq(5).all()  # every sample its own study

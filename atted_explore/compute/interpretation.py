@@ -18,13 +18,15 @@ import xarray as xr
 from tqdm.auto import tqdm
 
 from ..atlas import INTERPRETATION_TABLES
+from ..errors import InputError
 from ..summarizers import FIELDS, OfflineSummarizer, Summarizer
 
 #: ``pc`` coordinate of each written text; ``description`` is already the genes' description coordinate.
 TEXT_COORDS = {"label": "label", "summary": "summary", "description": "pc_description"}
 from .pc_genes import SIDES, check_pcs, pc_enrichment
-from .pc_samples import characteristic_terms, plain_text, representative_samples, sample_terms, study_common_annotation
-from .pc_samples import text_fields
+from .pc_samples import (
+    characteristic_terms, plain_text, representative_samples, sample_terms, study_common_annotation, text_fields,
+)
 
 #: list-valued columns (terms), stored space-joined (terms never contain spaces).
 LIST_COLUMNS = {"terms"}
@@ -47,8 +49,6 @@ def describe_pcs(node: xr.Dataset, *, alpha: float = 0.05, **options) -> dict[st
     unknown = set(options) - {"fraction", "min_genes", "z_min", "min_set_size", "max_set_size", "min_samples",
                               "extreme_fraction", "min_studies", "n_representatives"}
     if unknown:
-        from ..errors import InputError
-
         raise InputError(f"describe_pcs(): unknown option(s) {sorted(unknown)}")
     enrichment, selected = pc_enrichment(node, **pick("fraction", "min_genes", "z_min", "min_set_size", "max_set_size"))
     terms = sample_terms(node)
@@ -141,7 +141,9 @@ def pc_facts(node: xr.Dataset, tables: dict[str, pd.DataFrame], pc: int, *, alph
             "shared_terms": list(shared.iat[0]) if len(shared) else [],
             "representatives": annotations,
         }
-    return {"pc": int(pc), "variance": variance, "species": node.attrs.get("species", ""), "sides": sides}
+    available = int(node.sizes.get("gene_set", 0) + node.sizes.get("go_term", 0))
+    return {"pc": int(pc), "variance": variance, "species": node.attrs.get("species", ""),
+            "gene_sets_available": available, "sides": sides}
 
 
 def interpret_pcs(node: xr.Dataset, summarizer: Summarizer | None = None, pcs=None, progress: bool = True,
@@ -158,8 +160,6 @@ def interpret_pcs(node: xr.Dataset, summarizer: Summarizer | None = None, pcs=No
     """
     summarizer = OfflineSummarizer() if summarizer is None else summarizer
     if not isinstance(summarizer, Summarizer):
-        from ..errors import InputError
-
         raise InputError(f"summarizer must have name, model and summarize(facts); got {type(summarizer).__name__}")
     chosen = check_pcs(node, pcs)
     tables = describe_pcs(node, alpha=alpha, **options)

@@ -123,9 +123,13 @@ def sample_terms(node: xr.Dataset) -> pd.Series:
     """The terms of every sample (index: sample ID; values: lists of terms)."""
     if "sample" not in node.dims:
         raise InputError("node has no 'sample' dim: sample annotation terms need samples")
-    fields = text_fields(node)
-    columns = [node[f].values for f in fields]
-    per_sample = [[t for column in columns for t in tokens(column[i])] for i in range(node.sizes["sample"])]
+    columns = []
+    for field in text_fields(node):  # annotation values repeat: tokenise each distinct value once
+        values, index = np.unique(node[field].values.astype(str), return_inverse=True)
+        columns.append((list(map(tokens, values)), index))
+    per_sample = [
+        [t for tokenised, index in columns for t in tokenised[index[i]]] for i in range(node.sizes["sample"])
+    ]
     return pd.Series(_fold_plurals(per_sample), index=pd.Index(node["sample"].values.astype(str), name="sample"))
 
 
