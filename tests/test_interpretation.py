@@ -21,6 +21,8 @@ from atted_explore.compute.pc_samples import (
 )
 from atted_explore.errors import InputError
 from atted_explore.io import read_sample_list
+from atted_explore.io.go import biological_process_sets
+from atted_explore.io.ids import id_rule
 
 #: a PC carries a planted condition when its sample scores correlate with the condition's activity this much.
 CARRIED = 0.5
@@ -250,3 +252,23 @@ def test_a_node_without_annotation_or_gene_sets_says_so_and_round_trips(tmp_path
     tables = interpretation_tables(back)
     assert len(tables["enrichment"]) == 0 and len(tables["terms"]) == 0
     assert tables["representatives"].groupby(["pc", "side"]).size().eq(5).all()  # every sample its own study
+
+
+def test_go_biological_process_sets_are_stored_and_tested():
+    genes = np.array([f"AT1G{i:05d}" for i in range(1, 101)], dtype=object)
+    rows = [(g.lower(), "GO:0009408", "response to heat", "BP") for g in genes[:6]]  # IDs matched case-insensitively
+    rows += [(g, "GO:0009507", "chloroplast", "CC") for g in genes[:40]]  # not a process
+    rows += [(g, "GO:0000001", "tiny process", "BP") for g in genes[50:52]]  # 2 genes: below the size floor
+    rows += [("AT9G99999", "GO:0009408", "response to heat", "BP")]  # not on the node
+    annotations = pd.DataFrame(rows, columns=["locus", "go_id", "term", "ontology"])
+    sets = biological_process_sets(annotations, genes, id_rule("Ath-r"))
+    assert list(sets["go_term"].values) == ["GO:0009408"] and sets["go_term_name"].item() == "response to heat"
+    assert sorted(sets["go_member_gene"].values) == sorted(genes[:6])
+    scores = np.random.default_rng(1).normal(size=(100, 1))
+    scores[:6, 0] += 8
+    node = xr.Dataset({"gene_score": (("gene", "pc"), scores)}, coords={"gene": genes, "pc": [1]}).merge(sets)
+    assert ae.atlas.go_sets(node) == {"GO:0009408": list(genes[:6])}
+    enrichment, _ = pc_enrichment(node)
+    best = enrichment.query("side == 'positive'").iloc[0]
+    assert (best["set"], best["source"], best["name"], best["overlap"]) == ("GO:0009408", "GO BP", "response to heat", 6)
+    assert best["fdr"] < 1e-6

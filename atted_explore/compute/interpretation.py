@@ -136,7 +136,9 @@ def pc_facts(node: xr.Dataset, tables: dict[str, pd.DataFrame], pc: int, *, alph
                                 "own_terms": list(row.terms)})
         sides[side] = {
             "n_top_genes": int(node["top_gene_count"].sel(pc=pc, side=side)) if "top_gene_count" in node else 0,
-            "gene_sets": _records(sets, ["set", "source", "name", "overlap", "set_size", "fold", "fdr"]),
+            # pathway names carry markup (PMN: "<i>myo</i>-inositol"): summarizers get their text
+            "gene_sets": _records(sets.assign(name=sets["name"].map(plain_text)),
+                                  ["set", "source", "name", "overlap", "set_size", "fold", "fdr"]),
             "terms": _records(terms, ["term", "auc", "fdr", "n_samples", "n_studies", "n_extreme_studies"]),
             "shared_terms": list(shared.iat[0]) if len(shared) else [],
             "representatives": annotations,
