@@ -9,6 +9,7 @@ import xarray as xr
 
 from ..compute.interpretation import has_interpretation, interpretation_tables, side_rows
 from ..compute.pc_genes import SIDES
+from ..compute.pc_samples import plain_text
 from . import _style
 from ._data import resident
 
@@ -94,7 +95,9 @@ class PCSummary(pn.viewable.Viewer):
         rows = []
         for row in side_rows(self._tables["enrichment"], pc, side).head(self.n_sets).itertuples():
             weak = "" if row.fdr < self.alpha else " class='weak'"
-            rows.append([f"<span{weak}>{_style.escape(row.name)}</span>", _style.escape(f"{row.source} {row.set}"),
+            # pathway names carry markup (PMN: "<i>myo</i>-inositol"): show their text
+            name = _style.escape(plain_text(row.name))
+            rows.append([f"<span{weak}>{name}</span>", _style.escape(f"{row.source} {row.set}"),
                          f"{row.overlap}/{row.set_size}", _number(row.fdr)])
         return _table(["gene set", "source", "top genes in set", "FDR"], rows, "no gene set overlaps the top genes")
 
