@@ -92,7 +92,8 @@ def _side_paragraph(name: str, side: dict, sets_available: bool) -> str:
         parts.append("no annotation term passes the thresholds.")
     if side["gene_sets"]:
         parts.append(
-            f"Its {side['n_top_genes']} top genes are enriched in " + "; ".join(map(_set_phrase, side["gene_sets"])) + "."
+            f"Its {side['n_top_genes']} top genes are enriched in "
+            + "; ".join(map(_set_phrase, side["gene_sets"])) + "."
         )
     elif sets_available:
         parts.append(f"Its {side['n_top_genes']} top genes are enriched in no gene set at the FDR threshold.")
@@ -123,7 +124,9 @@ class OfflineSummarizer:
         pc = f"PC{facts['pc']}"
         clauses = []
         for name, side in sides.items():
-            strongest = [f"'{t['term']}' (AUC {t['auc']:.2f}, {t['n_extreme_studies']} studies)" for t in side["terms"][:2]]
+            strongest = [
+                f"'{t['term']}' (AUC {t['auc']:.2f}, {t['n_extreme_studies']} studies)" for t in side["terms"][:2]
+            ]
             if side["gene_sets"]:
                 strongest.append(f"genes of {side['gene_sets'][0]['name']} (FDR {_fdr(side['gene_sets'][0]['fdr'])})")
             if strongest:
@@ -151,7 +154,8 @@ samples score at that end (AUC, FDR, how many samples and studies), gene sets en
 (overlap, fold, FDR), terms all representative samples share, and those samples' annotations.
 Use only these facts. Do not add conditions, genes, pathways or numbers that are not in the input; when nothing
 passes the thresholds, say so. Reply with one JSON object and nothing else:
-{"label": "<= 60 characters, e.g. 'heat vs root'", "summary": "one sentence", "description": "one paragraph with the key figures"}"""
+{"label": "<= 60 characters, e.g. 'heat vs root'", "summary": "one sentence",
+ "description": "one paragraph with the key figures"}"""
 
 
 def _chat_url(base_url: str) -> str:
@@ -183,10 +187,14 @@ def _checked(texts: dict, pc: int, who: str) -> dict[str, str]:
     for field, limit in MAX_LENGTHS.items():
         value = texts.get(field)
         if not isinstance(value, str) or not value.strip():
-            raise SummarizerError(f"PC{pc}: {who} reply has no text in field {field!r} (expected label, summary, description)")
+            raise SummarizerError(
+                f"PC{pc}: {who} reply has no text in field {field!r} (expected label, summary, description)"
+            )
         value = " ".join(value.split())
         if len(value) > limit:
-            raise SummarizerError(f"PC{pc}: {who} reply field {field!r} has {len(value)} characters; at most {limit} allowed")
+            raise SummarizerError(
+                f"PC{pc}: {who} reply field {field!r} has {len(value)} characters; at most {limit} allowed"
+            )
         out[field] = value
     return out
 
@@ -207,8 +215,11 @@ class ChatSummarizer:
 
     def __init__(self, base_url: str, model: str, api_key: str | None = None, timeout_s: float = 60,
                  fallback: bool = False, temperature: float = 0.0):
-        if not isinstance(base_url, str) or urlsplit(base_url).scheme not in ("http", "https") or not urlsplit(base_url).hostname:
-            raise InputError(f"ChatSummarizer: base_url must be an http(s) URL like http://localhost:8080/v1, got {base_url!r}")
+        parts = urlsplit(base_url) if isinstance(base_url, str) else None
+        if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+            raise InputError(
+                f"ChatSummarizer: base_url must be an http(s) URL like http://localhost:8080/v1, got {base_url!r}"
+            )
         if not model:
             raise InputError("ChatSummarizer: model is required (the name the server knows the model by)")
         if not timeout_s or timeout_s <= 0:

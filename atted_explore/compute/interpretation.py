@@ -104,7 +104,9 @@ def interpretation_tables(node: xr.Dataset) -> dict[str, pd.DataFrame]:
 
 
 def _records(frame: pd.DataFrame, columns: list[str]) -> list[dict]:
-    return [{c: (v.item() if hasattr(v, "item") else v) for c, v in row.items()} for row in frame[columns].to_dict("records")]
+    return [
+        {c: (v.item() if hasattr(v, "item") else v) for c, v in row.items()} for row in frame[columns].to_dict("records")
+    ]
 
 
 def side_rows(table: pd.DataFrame, pc: int, side: str) -> pd.DataFrame:

@@ -138,7 +138,7 @@ def pc_enrichment(
         return pd.DataFrame(columns=columns), selected
     everything = pd.concat(results, ignore_index=True)
     everything["fdr"] = bh_adjust(everything["p"].to_numpy())
-    hits = everything[everything["overlap"] >= 1].sort_values(["pc", "side", "p", "fold"], ascending=[True, False, True, False],
-                                                              kind="stable")
+    hits = everything[everything["overlap"] >= 1]
+    hits = hits.sort_values(["pc", "side", "p", "fold"], ascending=[True, False, True, False], kind="stable")
     hits["rank"] = hits.groupby(["pc", "side"]).cumcount() + 1
     return hits.reset_index(drop=True)[columns], selected

@@ -110,7 +110,9 @@ def tokens(value) -> list[str]:
 
 def _fold_plurals(term_lists: list[list[str]]) -> list[list[str]]:
     vocabulary = {t for terms in term_lists for t in terms}
-    singular = {t: t[:-1] for t in vocabulary if len(t) > 3 and t.endswith("s") and not t.endswith("ss") and t[:-1] in vocabulary}
+    singular = {
+        t: t[:-1] for t in vocabulary if len(t) > 3 and t.endswith("s") and not t.endswith("ss") and t[:-1] in vocabulary
+    }
     return [list(dict.fromkeys(singular.get(t, t) for t in terms)) for terms in term_lists]
 
 
