@@ -4,10 +4,11 @@ __version__ = "0.1.0"  # before the imports: submodules record it in what they b
 
 from . import datasets
 from .atlas import open_atlas, save_atlas, validate
-from .compute import analyze_atlas, analyze_node, coexpression, function_score, pca
+from .compute import analyze_atlas, analyze_node, coexpression, function_score, interpret_pcs, pca
 from .errors import InputError
+from .summarizers import ChatSummarizer, OfflineSummarizer
 
 __all__ = [
-    "InputError", "analyze_atlas", "analyze_node", "coexpression", "datasets", "function_score", "open_atlas", "pca",
-    "save_atlas", "validate",
+    "ChatSummarizer", "InputError", "OfflineSummarizer", "analyze_atlas", "analyze_node", "coexpression", "datasets",
+    "function_score", "interpret_pcs", "open_atlas", "pca", "save_atlas", "validate",
 ]

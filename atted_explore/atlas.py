@@ -29,14 +29,35 @@ gene_set_name       gene_set               display name of a gene set
 gene_set_size       gene_set               IDs its annotation file lists (matched or not)
 member_set          member                 gene-set ID of a (set, gene) membership
 member_gene         member                 gene ID of a (set, gene) membership
+go_term_name        go_term                name of a GO biological-process term
+go_member_term      go_member              GO ID of a (term, gene) membership
+go_member_gene      go_member              gene ID of a (term, gene) membership
+enrichment_*        enrichment             PC-side gene-set enrichment table (below)
+term_*              pc_term                characteristic annotation terms table
+representative_*    representative         representative samples table
+representative_shared pc, side           terms all representatives of a side share
+top_gene_count      pc, side               top genes selected for enrichment
+common_*            common                 study common annotation table
 truth_*             any                    planted truth of synthetic atlases
 ==================  =====================  ========================================
 
 Coordinates: ``gene`` (unique str IDs) with ``symbol``, ``description``;
 ``sample`` (unique str IDs) with ``study``, ``tissue``, ``treatment``,
-``title``; ``pc`` (int, 1-based) with ``label``, ``summary``, ``description``;
+``title``; ``pc`` (int, 1-based) with ``label``, ``summary``, ``pc_description``
+(the genes own the name ``description``);
 ``rank`` (int, 1-based); ``compartment``; ``subset`` (``"all"`` or a
-compartment); ``xy`` (``"x"``, ``"y"``); ``gene_set`` (str IDs).
+compartment); ``xy`` (``"x"``, ``"y"``); ``gene_set`` (str IDs); ``side``
+(``"positive"``, ``"negative"``: the two ends of a PC).
+
+PC interpretation (:func:`atted_explore.interpret_pcs`) stores tidy tables as
+one variable per column on a table dim: ``enrichment_{pc, side, rank, set,
+source, name, overlap, set_size, n_top, fold, p, fdr}`` (dim ``enrichment``),
+``term_{pc, side, rank, term, n_samples, n_studies, n_extreme_studies, auc, p,
+fdr, extreme_studies}`` (dim ``pc_term``), ``representative_{pc, side, order,
+sample, study, score, terms}`` (dim ``representative``; ``terms`` space-joined)
+and ``common_{study, n_samples, terms}`` (dim ``common``); the written texts
+are the ``pc`` coordinates ``label``, ``summary``, ``pc_description``, with attrs
+``interpretation`` (summarizer, model, time, parameters) on the node.
 """
 
 from __future__ import annotations
@@ -54,6 +75,17 @@ from .errors import AtlasValidationError, InputError, OutputPathError
 
 FORMAT_VERSION = 1
 
+#: PC interpretation tables: name -> (variable prefix, table dim, columns); one variable per column.
+INTERPRETATION_TABLES: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "enrichment": ("enrichment_", "enrichment", (
+        "pc", "side", "rank", "set", "source", "name", "overlap", "set_size", "n_top", "fold", "p", "fdr")),
+    "terms": ("term_", "pc_term", (
+        "pc", "side", "rank", "term", "n_samples", "n_studies", "n_extreme_studies", "auc", "p", "fdr",
+        "extreme_studies")),
+    "representatives": ("representative_", "representative", ("pc", "side", "order", "sample", "study", "score", "terms")),
+    "common": ("common_", "common", ("study", "n_samples", "terms")),
+}
+
 #: dims of every variable the data model names (``truth_*`` are free-form).
 VARIABLE_DIMS: dict[str, tuple[str, ...]] = {
     "expression": ("gene", "sample"),
@@ -69,6 +101,12 @@ VARIABLE_DIMS: dict[str, tuple[str, ...]] = {
     "gene_set_size": ("gene_set",),
     "member_set": ("member",),
     "member_gene": ("member",),
+    "go_term_name": ("go_term",),
+    "go_member_term": ("go_member",),
+    "go_member_gene": ("go_member",),
+    **{f"{prefix}{column}": (dim,) for prefix, dim, columns in INTERPRETATION_TABLES.values() for column in columns},
+    "representative_shared": ("pc", "side"),
+    "top_gene_count": ("pc", "side"),
 }
 
 SAMPLE_FIELDS = ("study", "tissue", "treatment", "title")
@@ -106,14 +144,23 @@ def orthologs(atlas: xr.DataTree) -> pd.DataFrame:
     )
 
 
-def gene_sets(node: xr.Dataset) -> dict[str, list[str]]:
-    """Gene sets of a node as ``{set_id: [gene IDs]}`` (empty if the node has none)."""
-    if "member_set" not in node:
+def _memberships(node: xr.Dataset, set_variable: str, gene_variable: str) -> dict[str, list[str]]:
+    if set_variable not in node:
         return {}
     members = pd.DataFrame(
-        {"set": node["member_set"].values.astype(str), "gene": node["member_gene"].values.astype(str)}
+        {"set": node[set_variable].values.astype(str), "gene": node[gene_variable].values.astype(str)}
     )
     return {set_id: list(group["gene"]) for set_id, group in members.groupby("set", sort=False)}
+
+
+def gene_sets(node: xr.Dataset) -> dict[str, list[str]]:
+    """Gene sets of a node as ``{set_id: [gene IDs]}`` (empty if the node has none)."""
+    return _memberships(node, "member_set", "member_gene")
+
+
+def go_sets(node: xr.Dataset) -> dict[str, list[str]]:
+    """GO biological-process sets of a node as ``{GO ID: [gene IDs]}`` (empty if the node has none)."""
+    return _memberships(node, "go_member_term", "go_member_gene")
 
 
 def gene_set_sizes(node: xr.Dataset) -> dict[str, int]:

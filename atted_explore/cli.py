@@ -1,4 +1,4 @@
-"""The ``atted-explore`` command line: demo, serve, info, build.
+"""The ``atted-explore`` command line: demo, serve, info, build, interpret.
 
 Errors caused by the user's input are printed as one line (``error: ...``)
 with exit code 2; nothing else is caught, so real bugs keep their traceback.
@@ -205,6 +205,53 @@ def cmd_build(args: argparse.Namespace) -> int:
     return 0
 
 
+# --------------------------------------------------------------------------- interpret
+
+
+def parse_pcs(text: str | None) -> list[int] | None:
+    """``"1-10"``, ``"3"`` or ``"1,4,6-8"`` -> PC numbers; None stays None (all PCs)."""
+    if text is None:
+        return None
+    pcs = []
+    for part in text.split(","):
+        low, _, high = part.strip().partition("-")
+        if not low.isdigit() or (high and not high.isdigit()) or (high and int(high) < int(low)):
+            raise InputError(f"--pcs {text!r}: expected PC numbers like 1-10, 3 or 1,4,6-8")
+        pcs.extend(range(int(low), int(high or low) + 1))
+    return pcs
+
+
+def cmd_interpret(args: argparse.Namespace) -> int:
+    """``atted-explore interpret``: describe and label the PCs of every (or one) species node, in place."""
+    from .atlas import save_atlas, species_nodes
+    from .compute.interpretation import interpret_pcs
+    from .summarizers import ChatSummarizer
+
+    if bool(args.llm_url) != bool(args.model):
+        raise InputError("--llm-url and --model go together (the endpoint and the model name it serves)")
+    summarizer = (
+        ChatSummarizer(args.llm_url, args.model, timeout_s=args.timeout, fallback=args.fallback)
+        if args.llm_url else None
+    )
+    atlas = open_atlas(args.path)
+    names = species_nodes(atlas)
+    if args.node and args.node not in names:
+        raise InputError(f"--node {args.node!r}: the atlas has species nodes {names}")
+    pcs = parse_pcs(args.pcs)
+    for name in [args.node] if args.node else names:
+        node = atlas[name].to_dataset()
+        if "sample_score" not in node:
+            raise InputError(f"{args.path}, node {name!r}: no PCA yet (build the atlas with `atted-explore build`)")
+        atlas[name] = interpret_pcs(node, summarizer=summarizer, pcs=pcs, progress=args.progress)
+        labels = atlas[name]["label"].values
+        shown = pcs or [int(pc) for pc in node["pc"].values]
+        for pc in shown[:10]:
+            print(f"  {name} PC{pc}: {labels[list(node['pc'].values).index(pc)]}")
+    save_atlas(atlas, args.path, overwrite=True)
+    print(f"atlas updated: {args.path}")
+    return 0
+
+
 # --------------------------------------------------------------------------- parser
 
 
@@ -236,6 +283,23 @@ def make_parser() -> argparse.ArgumentParser:
     build_parser = commands.add_parser("build", help="build an atlas from expression matrices and annotations")
     add_build_arguments(build_parser)
     build_parser.set_defaults(func=cmd_build)
+
+    interpret = commands.add_parser(
+        "interpret", help="describe each PC (gene sets, sample terms) and write labels; updates the atlas in place",
+        description="Per-PC enrichment, characteristic sample annotation terms and representative samples, and a "
+        "label/summary/description per PC (offline, or by an OpenAI-compatible model with --llm-url and --model; "
+        "the API key comes from $ATTED_EXPLORE_LLM_KEY).",
+    )
+    interpret.add_argument("path", type=Path, help="atlas (Zarr folder), rewritten atomically")
+    interpret.add_argument("--llm-url", dest="llm_url", metavar="URL",
+                           help="OpenAI-compatible endpoint, e.g. http://localhost:8080/v1 (default: offline text)")
+    interpret.add_argument("--model", metavar="NAME", help="model name at --llm-url")
+    interpret.add_argument("--pcs", metavar="RANGE", help="PCs to (re)write, e.g. 1-10 or 1,3,5-7 (default all)")
+    interpret.add_argument("--node", metavar="NAME", help="only this species node (default every node)")
+    interpret.add_argument("--timeout", type=float, default=60, help="seconds per model request (default 60)")
+    interpret.add_argument("--fallback", action="store_true", help="use the offline text when the model fails")
+    interpret.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars")
+    interpret.set_defaults(func=cmd_interpret)
     return parser
 
 

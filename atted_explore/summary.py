@@ -23,8 +23,14 @@ def computed(node: xr.Dataset) -> list[str]:
         steps.append("localization")
     if "member_set" in node:
         steps.append(f"{node.sizes.get('gene_set', 0)} gene sets")
+    if "go_member_term" in node:
+        steps.append(f"{node.sizes.get('go_term', 0)} GO BP sets")
     if "function_score" in node.attrs:
         steps.append(f"function score {float(node.attrs['function_score']):.2f}")
+    interpretation = node.attrs.get("interpretation")
+    if isinstance(interpretation, dict):
+        writer = interpretation.get("summarizer", "?") + (f" {interpretation['model']}" if interpretation.get("model") else "")
+        steps.append(f"PC labels ({writer}, {interpretation.get('written', '')})")
     return steps
 
 

@@ -18,7 +18,8 @@ DEMO_BAGS = {"small": 50, "default": 100, "large": 100}
 def _recipe(preset: str, seed: int, n_bags: int) -> dict:
     from .. import __version__
 
-    return {"preset": preset, "seed": seed, "n_bags": n_bags, "package_version": __version__}
+    # "pc_labels": atlases cached before the pipeline interpreted PCs are rebuilt
+    return {"preset": preset, "seed": seed, "n_bags": n_bags, "package_version": __version__, "pc_labels": True}
 
 
 def prepared_demo(

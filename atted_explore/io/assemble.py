@@ -20,7 +20,7 @@ from ..errors import InputError
 from . import ids, tables
 from .atted import SPECIES_NAMES
 from .genesets import attach_gene_sets, read_gene_sets
-from .go import localization, read_go_annotations, read_go_parents
+from .go import biological_process_sets, localization, read_go_annotations, read_go_parents
 from .orthologs import orthogroup_members, rbh_members, read_orthogroups, read_rbh
 
 ISOFORMS = (*tables.ISOFORM_COMBINE, "none")
@@ -58,7 +58,8 @@ def _record(reports: dict, key: str, report) -> None:
 
 
 def load_species(spec: SpeciesInput, go_parents: Path | None = None):
-    """One species node: expression, sample coords, gene sets, localization; join reports in ``attrs["join_reports"]``."""
+    """One species node: expression, sample coords, gene sets, localization and GO BP sets; join reports in
+    ``attrs["join_reports"]``."""
     rule = ids.id_rule(spec.node)
     expression = tables.read_expression(
         spec.expression, transform=spec.transform, combine_isoforms=spec.combine_isoforms, id_rule=rule
@@ -109,11 +110,14 @@ def load_species(spec: SpeciesInput, go_parents: Path | None = None):
             from ..datasets.registry import fetch  # the registry's GO parents unless the caller names a file
 
             go_parents = fetch("go_parents")
+        annotations = read_go_annotations(spec.go)
         located, report = localization(
-            read_go_annotations(spec.go), read_go_parents(go_parents), node["gene"].values, rule,
+            annotations, read_go_parents(go_parents), node["gene"].values, rule,
             source=f"GO {spec.go}", onto=f"{spec.node} genes",
         )
-        node = node.assign(localization=located)
+        node = node.assign(localization=located).merge(
+            biological_process_sets(annotations, node["gene"].values, rule)  # for PC enrichment
+        )
         _record(reports, f"go:{Path(spec.go).name}", report)
     node.attrs["join_reports"] = reports
     return node

@@ -74,11 +74,12 @@ def _read_gaf(path) -> pd.DataFrame:
     aspect = {"C": "CC", "P": "BP", "F": "MF"}
     table = pd.DataFrame(rows, columns=["locus", "go_id", "ontology"])
     table["ontology"] = table["ontology"].map(aspect).fillna("")
+    table["term"] = ""
     return table
 
 
 def read_go_annotations(path: str | os.PathLike) -> pd.DataFrame:
-    """GO annotations as columns ``locus``, ``go_id``, ``ontology`` (``CC``/``BP``/``MF`` or empty)."""
+    """GO annotations as columns ``locus``, ``go_id``, ``ontology`` (``CC``/``BP``/``MF`` or empty), ``term`` (name or empty)."""
     head = read_text(path).lstrip()[:40]
     if head.startswith("!gaf-version"):
         return _read_gaf(path)
@@ -94,7 +95,10 @@ def read_go_annotations(path: str | os.PathLike) -> pd.DataFrame:
         row = int(np.flatnonzero(bad.to_numpy())[0])
         raise FormatError(f"{path}, data row {row + 1}, column 'go_id': {table['go_id'].iat[row]!r} is not a GO ID")
     ontology = table["ontology"] if "ontology" in table else ""
-    return pd.DataFrame({"locus": table[locus_column].str.strip(), "go_id": table["go_id"], "ontology": ontology})
+    term = table["term"] if "term" in table else ""
+    return pd.DataFrame(
+        {"locus": table[locus_column].str.strip(), "go_id": table["go_id"], "ontology": ontology, "term": term}
+    )
 
 
 def location_children(parents: pd.DataFrame) -> dict[str, list[str]]:
@@ -149,3 +153,34 @@ def localization(
         name="localization",
     )
     return array, report
+
+
+def biological_process_sets(
+    annotations: pd.DataFrame, genes, rule: IdRule, *, min_size: int = 3, max_size: int = 500
+) -> xr.Dataset:
+    """GO biological-process sets on ``genes`` as the node variables ``go_term_name`` (dim ``go_term``),
+    ``go_member_term`` and ``go_member_gene`` (dim ``go_member``).
+
+    Only annotations marked ``BP`` count (none when the table has no ontology
+    column); a set is kept when ``min_size`` to ``max_size`` of its genes are on
+    the node (the range PC enrichment tests). Annotations are used as given: a
+    file that already lists parent terms (as TAIR's GO slim with parents does)
+    yields the propagated sets.
+    """
+    process = annotations[annotations["ontology"] == "BP"]
+    report = map_ids(process["locus"], genes, rule, what="GO BP annotations", onto="genes", warn=False)
+    members = pd.DataFrame({"term": process["go_id"].to_numpy(), "gene": process["locus"].map(report.mapping).to_numpy()})
+    members = members.dropna().drop_duplicates()
+    sizes = members.groupby("term")["gene"].transform("size")
+    members = members[(sizes >= min_size) & (sizes <= max_size)].sort_values(["term", "gene"], kind="stable")
+    terms = members["term"].unique()
+    names = process.drop_duplicates("go_id").set_index("go_id")["term"].reindex(terms).fillna("").astype(str)
+    names = names.where(names != "", names.index.to_series())
+    return xr.Dataset(
+        {
+            "go_term_name": ("go_term", names.to_numpy(dtype=object)),
+            "go_member_term": ("go_member", members["term"].to_numpy(dtype=object)),
+            "go_member_gene": ("go_member", members["gene"].to_numpy(dtype=object)),
+        },
+        coords={"go_term": np.asarray(terms, dtype=object)},
+    )
