@@ -59,7 +59,7 @@ def node_token(node: xr.Dataset) -> str:
     """
     parts = [
         (name, variable.data.name if is_dask_collection(variable.data) else variable.values)
-        for name, variable in node.variables.items()
+        for name, variable in sorted(node.variables.items())
     ]
     return tokenize(parts, repr(sorted(node.attrs.items())))
 
