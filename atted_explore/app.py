@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import ctypes
+import gc
 import os
 import socket
+import sys
 from pathlib import Path
 
 import holoviews as hv
@@ -21,6 +24,23 @@ hv.extension("bokeh")
 URL_STATE = {"species": "species", "gene": "gene", "pair": "pair"}
 
 
+def _glibc():
+    try:
+        return ctypes.CDLL("libc.so.6") if sys.platform.startswith("linux") else None
+    except OSError:
+        return None
+
+
+_LIBC = _glibc()
+
+
+def release_memory(session_context) -> None:  # noqa: ARG001 (the signature Bokeh requires)
+    """Give a closed session's memory back to the system (glibc keeps freed blocks unless trimmed)."""
+    gc.collect()
+    if _LIBC is not None:
+        _LIBC.malloc_trim(0)
+
+
 def _atlas(atlas: xr.DataTree | str | os.PathLike) -> xr.DataTree:
     return atlas if isinstance(atlas, xr.DataTree) else open_atlas(atlas)
 
@@ -28,9 +48,11 @@ def _atlas(atlas: xr.DataTree | str | os.PathLike) -> xr.DataTree:
 def create_app(atlas: xr.DataTree | str | os.PathLike) -> pn.viewable.Viewable:
     """The Explorer in a Panel template; its species, gene and pair follow the URL query."""
     explorer = Explorer(_atlas(atlas))
+    if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
+        pn.state.on_session_destroyed(release_memory)
     if pn.state.location is not None:
         pn.state.location.sync(explorer, URL_STATE)
-    if explorer.pair:  # a shared pair link opens on the pair
+    if pn.state.session_args.get("pair"):  # a shared pair link (the request's own query) opens on the pair
         explorer.show_pair()
     # Bootstrap: its resources are served locally (the Fast design fetches web fonts, which fails offline)
     template = pn.template.BootstrapTemplate(
@@ -56,4 +78,5 @@ def serve(atlas_or_path: xr.DataTree | str | os.PathLike, *, port: int = 5006, a
     pn.serve(
         {"/": lambda: create_app(atlas)}, port=port, address=address, show=show,
         websocket_origin=origins, title="atted_explore", threaded=False, print_url=False,
+        liveness=True,  # GET /liveness answers at once: probes never make the server build a page
     )

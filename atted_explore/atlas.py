@@ -130,6 +130,26 @@ def node_dataset(atlas: xr.DataTree, name: str) -> xr.Dataset:
     return atlas[name].to_dataset()
 
 
+def sample_fields(node: xr.Dataset) -> list[str]:
+    """Sample annotation fields with at least one non-empty value: the usual ones first, then any other.
+
+    A field is a text coordinate on ``sample`` alone (a user's table may bring ``Tissue`` or
+    ``genotype``); fields that are missing or empty everywhere are left out.
+    """
+    extra = sorted(str(name) for name in node.coords if name not in SAMPLE_FIELDS)
+    fields = []
+    for name in [*SAMPLE_FIELDS, *extra]:
+        if name == "sample" or name not in node.coords or node[name].dims != ("sample",):
+            continue
+        values = node[name].values
+        if values.dtype.kind not in "OUS":
+            continue
+        text = pd.Series(values, dtype=object).astype(str).str.strip()
+        if (~text.isin(["", "nan", "None"])).any():
+            fields.append(name)
+    return fields
+
+
 def orthologs(atlas: xr.DataTree) -> pd.DataFrame:
     """The ortholog membership table (columns group, node, gene); empty if absent."""
     root = atlas.dataset

@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import parser, peak_rss_gb, result_line  # noqa: E402
 
 import holoviews as hv  # noqa: E402
+import panel as pn  # noqa: E402
 from bokeh.embed import json_item  # noqa: E402
 from bokeh.models import ColumnDataSource  # noqa: E402
 from bokeh.plotting import figure  # noqa: E402
@@ -37,6 +38,7 @@ from atted_explore import open_atlas, save_atlas  # noqa: E402
 from atted_explore.compute.pairs import localization_labels, partner_table  # noqa: E402
 from atted_explore.views import CoexList, PCView  # noqa: E402
 from atted_explore.views import _style  # noqa: E402
+from atted_explore.views._points import HOVER_LIMIT, PointsPlot  # noqa: E402
 from atted_explore.views.pcview import GENE_EXPRESSION  # noqa: E402
 
 hv.extension("bokeh")
@@ -95,23 +97,19 @@ def samples_node(n_samples: int, n_genes: int, seed: int = 0) -> xr.Dataset:
 
 
 def frame_ms(view: PCView, repeats: int, name: str) -> float:
-    """Aggregate + shade + spread of the view's current frame."""
-    def one():
-        frame, colour, continuous, key = view.frame()
-        hover = view.node.sizes["sample"] <= _style.HOVER_SAMPLE_LIMIT
-        _style.shaded_points(frame, "PC1", "PC2", colour, continuous=continuous, colour_key=key,
-                             hover=hover, dynamic=False)
-    return timed(one, repeats, name)
+    """A redraw in place, as on screen: the view's frame through its plot (aggregate + shade + spread or
+    glyphs) into the rendered Bokeh models, alternating the colour field."""
+    pn.panel(view).get_root()
+    fields = iter(["tissue", "study"] * (repeats + 1))
+    return timed(lambda: setattr(view, "color_by", next(fields)), repeats, name)
 
 
 def datashaded_figure_ms(view: PCView, repeats: int) -> tuple[float, int]:
-    """Frame + Bokeh model + JSON: what the server builds and sends for one datashaded figure (ms, bytes)."""
+    """Frame + Bokeh model + JSON: what the server builds and sends for one whole figure (ms, bytes)."""
     def one():
-        frame, colour, continuous, key = view.frame()
-        hover = view.node.sizes["sample"] <= _style.HOVER_SAMPLE_LIMIT
-        plot = _style.shaded_points(frame, "PC1", "PC2", colour, continuous=continuous, colour_key=key,
-                                    hover=hover, dynamic=False)
-        return json.dumps(json_item(hv.render(plot)))
+        plot = PointsPlot()
+        plot.show(view.frame())
+        return json.dumps(json_item(hv.render(plot.pane.object)))
     return timed(one, repeats), len(one())
 
 
@@ -125,7 +123,7 @@ def bokeh_figure_ms(node: xr.Dataset, repeats: int) -> tuple[float, int]:
     }
 
     def one():
-        plot = figure(width=_style.PLOT_SIZE["width"], height=_style.PLOT_SIZE["height"],
+        plot = figure(width=800, height=440,
                       tools="pan,wheel_zoom,box_select,lasso_select,hover",
                       tooltips=[("sample", "@sample"), ("title", "@title")])
         plot.scatter("x", "y", color="colour", size=2, source=ColumnDataSource(data))
@@ -171,14 +169,14 @@ def main() -> None:
     repeats = 3 if args.quick else 7
     figures: dict[str, float] = {}
 
-    print("PC View frame: aggregate + shade + spread (categorical colour by study, top 12 + other)")
+    print("PC View redraw in place (colour field study <-> tissue; glyphs to 20k, datashaded above)")
     views = {}
     for n in sizes:
         node = samples_node(n, n_genes=4)
         views[n] = view = PCView(node)
         label = "1m" if n == 1_000_000 else f"{n // 1000}k"
         figures[f"frame_ms_{label}"] = frame_ms(view, repeats, f"frame_cpu_ms_{label}")
-        hover = "with per-pixel hover" if n <= _style.HOVER_SAMPLE_LIMIT else "hover off above the limit"
+        hover = "with per-pixel hover" if n <= HOVER_LIMIT else "hover off above the limit"
         print(f"  {n:>9,} samples: frame {figures[f'frame_ms_{label}']:8.1f} ms wall, "
               f"{CPU_MS[f'frame_cpu_ms_{label}']:8.1f} ms CPU ({hover})")
 
@@ -203,12 +201,9 @@ def main() -> None:
         view = PCView(lazy, color_by=GENE_EXPRESSION)
         genes = iter(lazy["gene"].values.tolist() * 2)
         view.gene = next(genes)
-
-        def recolour():
-            view.gene = next(genes)
-            frame, colour, continuous, key = view.frame()
-            _style.shaded_points(frame, "PC1", "PC2", colour, continuous=continuous, colour_key=key, dynamic=False)
-        figures["recolour_ms_100k"] = timed(recolour, repeats * 3, "recolour_cpu_ms_100k")
+        pn.panel(view).get_root()  # updates below patch the rendered models, as in a served page
+        figures["recolour_ms_100k"] = timed(lambda: setattr(view, "gene", next(genes)), repeats * 3,
+                                            "recolour_cpu_ms_100k")
     print(f"  recolour: {figures['recolour_ms_100k']:.1f} ms wall, {CPU_MS['recolour_cpu_ms_100k']:.1f} ms CPU")
 
     print("Coexpression list on a 20,000-gene atlas vs ATTED-II-style per-gene files read with pandas")

@@ -135,14 +135,39 @@ def test_style_escapes_and_labels(node):
     assert (labels == biggest).sum() == (node["study"].values == biggest).sum()
 
 
-def test_pcview_colours_selects_and_ranks_terms(node):
+def figures(viewable) -> list:
+    """The Bokeh figures a view renders (through its Panel model)."""
+    from bokeh.models import Plot
+
+    return list(pn.panel(viewable).get_root().select({"type": Plot}))
+
+
+def scatter_sources(viewable) -> list[dict]:
+    """Data of the glyph renderers (Scatter) of every figure a view renders."""
+    from bokeh.models import GlyphRenderer, Scatter
+
+    return [
+        renderer.data_source.data
+        for figure in figures(viewable)
+        for renderer in figure.select({"type": GlyphRenderer})
+        if isinstance(renderer.glyph, Scatter)
+    ]
+
+
+def test_pcview_colors_selects_and_ranks_terms(node):
     view = PCView(node)
     assert (view.x_pc, view.y_pc, view.color_by) == (1, 2, "study")
+    (data,) = scatter_sources(view)  # 1,200 samples: real glyphs, one per sample
+    assert len(data["x"]) == node.sizes["sample"]
+    plot = figures(view)[0]
+    assert plot.xaxis[0].axis_label.startswith("PC1 (") and plot.yaxis[0].axis_label.startswith("PC2 (")
+    assert "study" in view._legend.object and "&lt;" not in view._legend.object.replace("&lt;script", "")
     gene = str(node["gene"].values[0])
     view.param.update(gene=gene, color_by=GENE_EXPRESSION, x_pc=3)
-    frame, colour, continuous, _ = view.frame()
-    assert continuous and np.allclose(frame[colour], node["expression"].sel(gene=gene).values)
-    assert np.allclose(frame["PC3"], node["sample_score"].sel(pc=3).values)
+    frame = view.frame()
+    assert frame.color == "value" and np.allclose(frame.data["value"], node["expression"].sel(gene=gene).values)
+    assert np.allclose(frame.data["x"], node["sample_score"].sel(pc=3).values) and frame.x_label.startswith("PC3")
+    assert view._legend.object == ""  # a colorbar instead of a legend
     x = node["sample_score"].sel(pc=3).values
     view._select(bounds=(np.median(x), -1e9, 1e9, 1e9))
     assert len(view.selection) == int((x >= np.median(x)).sum())
@@ -155,8 +180,35 @@ def test_pcview_colours_selects_and_ranks_terms(node):
     assert view.selection == node["sample"].values[inside].tolist() and 0 < inside.sum() < inside.size
     pd.testing.assert_frame_equal(view.selected_terms(), term_enrichment(node, inside))
     view.y_pc = 3
-    assert view._message.visible and not view._plot.visible
-    assert pn.panel(view).get_root() is not None
+    assert view._problem.visible and "two different PCs" in view._problem.object
+    view.y_pc = 2
+    assert not view._problem.visible
+
+
+def test_pcview_recolors_in_place_keeping_plot_and_streams(node):
+    view = PCView(node)
+    figures(view)
+    plot, streams = view._plot.pane.object, list(view._plot.pane.object.streams)
+    for field in ("tissue", "treatment", "study"):
+        view.color_by = field
+    view.top_categories = 3
+    assert view._plot.pane.object is plot and list(plot.streams) == streams
+    assert len(view._legend_html(view.frame()).split('class="legend-item"')) == 1 + 4  # 3 + other
+    watchers = sum(len(w) for w in view.param.watchers.values())
+    view.node = node.isel(sample=slice(0, 300))
+    view.node = node
+    assert sum(len(w) for w in view.param.watchers.values()) == watchers
+
+
+def test_points_are_datashaded_above_the_glyph_limit(node, monkeypatch):
+    from atted_explore.views import _points
+
+    monkeypatch.setattr(_points, "GLYPH_LIMIT", 100)
+    view = PCView(node)
+    assert not view._plot.glyphs and scatter_sources(view) == []
+    monkeypatch.setattr(_points, "GLYPH_LIMIT", 20_000)
+    view.color_by = "tissue"  # the next frame takes the glyph pipeline
+    assert view._plot.glyphs and len(scatter_sources(view)[0]["x"]) == node.sizes["sample"]
 
 
 def test_coexlist_lists_filters_downloads_and_selects(node):
@@ -180,10 +232,19 @@ def test_coexviewer_pair_and_pc_click(node):
     gene_b = first_partner(node, gene_a)
     view = CoexViewer(node, gene_a=gene_a, gene_b=gene_b)
     assert gene_a in view._stats.object and "partner #1" in view._stats.object
+    sources = scatter_sources(view)
+    samples = next(s for s in sources if "x" in s)
+    pcs = next(s for s in sources if "contribution" in s)  # one point per PC
+    assert len(sources) == 2 and len(samples["x"]) == node.sizes["sample"] and len(pcs["contribution"]) == node.sizes["pc"]
     contributions = view.contributions()
-    order = contributions["contribution"].sortby(contributions["contribution"], ascending=False)["pc"].values
-    view._pick_pc(order, [0])
+    assert np.allclose(sorted(pcs["contribution"]), sorted(contributions["contribution"].values))
+    view._pick_pc("bars", [0])
     assert view.selected_pc == int(contributions["contribution"].idxmax())
+    watchers = sum(len(w) for w in view.param.watchers.values())
+    for _ in range(5):
+        view.node = node.isel(gene=slice(0, 400))
+        view.node = node
+    assert sum(len(w) for w in view.param.watchers.values()) == watchers
     empty = CoexViewer(node)
     assert empty.contributions() is None and "Choose two genes" in empty._stats.object
 
@@ -192,6 +253,10 @@ def test_explorer_links_the_views_and_keeps_state(atlas):
     node = atlas["Ath-r"]
     gene = str(node["gene"].values[10])
     explorer = Explorer(atlas)
+    featured = atlas.attrs["truth_conserved_module"]
+    assert str(node["truth_module"].sel(gene=explorer.gene).values) == featured and explorer.coex_list.gene == explorer.gene
+    assert explorer.pair.split(",")[1] == first_partner(node, explorer.gene) and "gene search" in explorer._hint.object
+    assert explorer.pc_view.color_by == "study"  # a featured gene does not recolor the PC view
     explorer.gene = gene
     assert (explorer.pc_view.gene, explorer.pc_view.color_by) == (gene, GENE_EXPRESSION)
     assert explorer.coex_list.gene == gene and explorer.coex_viewer.gene_a == gene
@@ -205,8 +270,10 @@ def test_explorer_links_the_views_and_keeps_state(atlas):
     explorer.coex_viewer.selected_pc = 4
     contributions = explorer.coex_viewer.contributions()["contribution"].drop_sel(pc=4)
     assert (explorer.pc_view.x_pc, explorer.pc_view.y_pc) == (4, int(contributions.idxmax()))
-    explorer.species = "Osa-r"
-    assert explorer.gene == "" and explorer.pair == "" and explorer.pc_view.node.attrs["species_code"] == "Osa"
+    explorer.species = "Osa-r"  # no such gene in rice: the rice featured gene is shown instead
+    rice = atlas["Osa-r"]
+    assert explorer.gene in rice["gene"].values and explorer.pc_view.node.attrs["species_code"] == "Osa"
+    assert explorer.pair.split(",")[0] == explorer.gene
     rice_gene = str(atlas["Osa-r"]["gene"].values[5])
     shared = Explorer(atlas, species="Osa-r", gene=rice_gene)
     assert shared.coex_list.gene == rice_gene and shared.pc_view.node.sizes["sample"] == atlas["Osa-r"].sizes["sample"]

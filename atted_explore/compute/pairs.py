@@ -79,6 +79,31 @@ def strongest_other_pc(contributions: xr.Dataset, pc: int) -> int:
     return int(others["pc"].values[int(np.argmax(others.values))])
 
 
+def featured_pair(node: xr.Dataset, module: str | None = None) -> tuple[str, str] | None:
+    """A gene worth showing first and its strongest partner (None when the node has no gene scores).
+
+    The gene is the member of planted ``module`` (``truth_module``, demo atlases)
+    that varies most over the PCs, else the node's gene that varies most over
+    the PCs (largest sum of squared gene scores). The partner is its first
+    coexpression partner, or ``""`` when the node has no lists.
+    """
+    if "gene_score" not in node:
+        return None
+    spread = (node["gene_score"].astype(float) ** 2).sum("pc").values
+    if module is not None and "truth_module" in node:
+        spread = np.where(node["truth_module"].values == module, spread, -np.inf)
+    gene = str(node["gene"].values[int(np.argmax(spread))])
+    return gene, strongest_partner(node, gene)
+
+
+def strongest_partner(node: xr.Dataset, gene: str) -> str:
+    """The first coexpression partner of ``gene`` (``""`` when the node has no lists or the gene none)."""
+    if "coex_partner" not in node:
+        return ""
+    position = int(node["coex_partner"].isel(gene=_gene_position(node, gene), rank=0))
+    return str(node["gene"].values[position]) if position >= 0 else ""
+
+
 def expression_correlation(node: xr.Dataset, gene_a: str, gene_b: str) -> float:
     """Pearson correlation of two genes' expression over all samples."""
     _require(node, "expression", "an expression import")

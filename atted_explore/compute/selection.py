@@ -21,10 +21,8 @@ import pandas as pd
 import xarray as xr
 from scipy import stats
 
+from ..atlas import sample_fields
 from ..errors import InputError
-
-#: sample fields ranked by default (those present on the node are used).
-TERM_FIELDS = ("study", "tissue", "treatment")
 
 ENRICHMENT_COLUMNS = ["field", "term", "selected", "total", "expected", "fold", "p_value", "q_value"]
 
@@ -82,17 +80,19 @@ def region_mask(
 def term_enrichment(
     node: xr.Dataset,
     selected: xr.DataArray | np.ndarray | Sequence[str],
-    fields: Sequence[str] = TERM_FIELDS,
+    fields: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Rank the metadata terms over-represented in a selection of samples.
 
     ``selected`` is a boolean mask over ``sample`` or a list of sample IDs.
+    ``fields`` defaults to every annotation field of the node but free-text titles.
     Returns one row per (field, term) with columns
     ``field, term, selected, total, expected, fold, p_value, q_value``,
     most significant first (empty selection: empty table).
     """
     mask = _as_mask(node, selected)
-    fields = [f for f in fields if f in node.coords]
+    present = sample_fields(node)
+    fields = [f for f in present if f != "title"] if fields is None else [f for f in fields if f in present]
     n_samples, n_selected = mask.size, int(mask.sum())
     if n_selected == 0 or not fields:
         return pd.DataFrame(columns=ENRICHMENT_COLUMNS)

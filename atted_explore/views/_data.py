@@ -1,9 +1,17 @@
-"""What the views keep in memory: everything of a species node except the expression matrix."""
+"""What the views keep in memory: everything of a species node except the expression matrix.
+
+:func:`shared_resident` keeps a few such nodes per process, keyed by content, so
+every browser session of a served atlas shares one copy.
+"""
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+
 import numpy as np
 import xarray as xr
+from dask.base import is_dask_collection, tokenize
 
 from ..errors import InputError
 
@@ -35,3 +43,38 @@ def expression_row(node: xr.Dataset, gene: str) -> np.ndarray:
     if gene not in genes:
         raise InputError(f"gene {gene!r} is not on dim 'gene' of this node")
     return np.asarray(node["expression"].isel(gene=genes.get_loc(gene)).values, dtype=np.float32)
+
+
+#: resident nodes kept per process (least recently used dropped first).
+NODE_CACHE_SIZE = 6
+_nodes: OrderedDict[str, xr.Dataset] = OrderedDict()
+_nodes_lock = threading.Lock()
+
+
+def node_token(node: xr.Dataset) -> str:
+    """A content key: lazy variables by their dask names (which file and array they read), others by value.
+
+    Two opens of one stored atlas give the same key; a node whose variables or
+    annotations were replaced in a notebook gives another.
+    """
+    parts = [
+        (name, variable.data.name if is_dask_collection(variable.data) else variable.values)
+        for name, variable in sorted(node.variables.items())
+    ]
+    return tokenize(parts, repr(sorted(node.attrs.items())))
+
+
+def shared_resident(node: xr.Dataset | xr.DataTree) -> xr.Dataset:
+    """:func:`resident` through a small per-process cache keyed by :func:`node_token`."""
+    node = as_node(node)
+    key = node_token(node)
+    with _nodes_lock:
+        if key in _nodes:
+            _nodes.move_to_end(key)
+            return _nodes[key]
+    loaded = resident(node)
+    with _nodes_lock:
+        _nodes[key] = loaded
+        while len(_nodes) > NODE_CACHE_SIZE:
+            _nodes.popitem(last=False)
+    return loaded

@@ -1,4 +1,7 @@
-"""Shared pieces of the views: escaping, labels, colours, link-outs, gene search and datashaded points."""
+"""Text of the views: escaping, link-outs, labels, gene search options and category colors.
+
+Plotting lives in :mod:`._points`.
+"""
 
 from __future__ import annotations
 
@@ -6,20 +9,18 @@ import html
 from urllib.parse import quote
 
 import colorcet
-import datashader as ds
-import holoviews as hv
 import numpy as np
 import pandas as pd
 import xarray as xr
-from holoviews.operation.datashader import datashade, dynspread, rasterize
 
-from ..atlas import SAMPLE_FIELDS
+from ..atlas import sample_fields
 
-#: sample fields a view can colour by or show on hover, in display order.
+#: the category that collects everything beyond the most frequent ones.
 OTHER = "other"
-#: above this many samples, per-pixel hover (one sample per pixel) is off: it costs ~8x the frame time.
-HOVER_SAMPLE_LIMIT = 200_000
-PLOT_SIZE = {"width": 520, "height": 440}
+#: how an empty annotation is shown (an empty string cannot name a category).
+EMPTY = "(empty)"
+OTHER_COLOR = "#bbbbbb"
+PALETTE = colorcet.palette["glasbey_category10"]
 
 #: gene pages outside this package; ``{gene}`` is replaced by the URL-quoted gene ID.
 ATTED_URL = "https://atted.jp/top_search/?gene={gene}"
@@ -85,64 +86,33 @@ def gene_options(node: xr.Dataset) -> dict[str, str]:
     }
 
 
-def sample_fields(node: xr.Dataset) -> list[str]:
-    """Sample annotation fields present on a node."""
-    return [f for f in SAMPLE_FIELDS if f in node.coords]
+def category_text(values: np.ndarray) -> pd.Series:
+    """Annotation values as display text; missing and empty values become ``(empty)``."""
+    text = pd.Series(values, dtype=object).astype(str).str.strip()
+    return text.mask(text.isin(["", "nan", "None"]), EMPTY)
 
 
 def top_categories(values: np.ndarray, top: int) -> tuple[pd.Categorical, dict[str, str]]:
-    """Keep the ``top`` most frequent categories, fold the rest into "other"; return codes and colours."""
-    counts = pd.Series(values).astype(str).value_counts()
+    """Keep the ``top`` most frequent categories, fold the rest into "other"; return labels and colors."""
+    text = category_text(values)
+    counts = text.value_counts()
     kept = [c for c in counts.index[:top] if c != OTHER]
-    labels = pd.Categorical(pd.Series(values).astype(str), categories=kept)
+    labels = pd.Categorical(text, categories=kept)
     if len(counts) > len(kept):
         labels = labels.add_categories(OTHER).fillna(OTHER)
-    palette = colorcet.palette["glasbey_category10"]
-    key = {c: palette[i % len(palette)] for i, c in enumerate(kept)}
+    key = {c: PALETTE[i % len(PALETTE)] for i, c in enumerate(kept)}
     if OTHER in labels.categories:
-        key[OTHER] = "#bbbbbb"
+        key[OTHER] = OTHER_COLOR
     return labels, key
 
 
-def shaded_points(
-    frame: pd.DataFrame,
-    x: str,
-    y: str,
-    colour: str | None,
-    *,
-    continuous: bool,
-    colour_key: dict[str, str] | None = None,
-    colour_label: str | None = None,
-    hover: bool = True,
-    cmap: str = "viridis",
-    dynamic: bool = True,
-) -> hv.DynamicMap | hv.Element:
-    """Datashade ``frame``'s points: mean of ``colour`` (continuous) or counts per category.
-
-    Column names are part of datashader's compiled-kernel cache key: callers use
-    fixed names (e.g. ``"expression"``) and pass what it shows as ``colour_label``,
-    so recolouring by another gene reuses the kernel instead of recompiling it.
-    With ``hover`` each pixel keeps one of its samples (``selector``), so the
-    hover tooltip shows that sample's ID and annotation; Bokeh renders the
-    values as text, never as HTML.
-    """
-    vdims = [c for c in frame.columns if c not in (x, y)]
-    points = hv.Points(frame, [x, y], vdims)
-    selector = {"selector": ds.first()} if hover else {}
-    size = {"width": PLOT_SIZE["width"], "height": PLOT_SIZE["height"], "dynamic": dynamic}
-    tools = ["hover", "box_select", "lasso_select"] if hover else ["box_select", "lasso_select"]
-    tooltips = [c for c in frame.columns if c not in (x, y, colour)]
-    if colour is None:
-        image = rasterize(points, aggregator=ds.count(), **selector, **size)
-        shaded = dynspread(image, threshold=0.5, max_px=3).opts(cmap=colorcet.fire[64:], cnorm="eq_hist")
-    elif continuous:
-        image = rasterize(points, aggregator=ds.mean(colour), **selector, **size)
-        shaded = dynspread(image, threshold=0.5, max_px=3).opts(cmap=cmap, colorbar=True, clabel=colour_label or colour)
-    else:
-        image = datashade(points, aggregator=ds.count_cat(colour), color_key=colour_key, **selector, **size)
-        shaded = dynspread(image, threshold=0.5, max_px=3)
-    shaded = shaded.opts(tools=tools, hover_tooltips=tooltips if hover else None, **PLOT_SIZE)
-    if colour is not None and not continuous:
-        # HoloViews draws the legend of a categorical datashade from its colour key
-        shaded = shaded.opts(legend_position="right", width=PLOT_SIZE["width"] + 160)
-    return shaded
+def legend_html(labels: pd.Categorical, key: dict[str, str], title: str) -> str:
+    """A legend beside the plot: a swatch, the escaped category and its count, most frequent first."""
+    counts = pd.Series(labels).value_counts()
+    rows = "".join(
+        f'<div class="legend-item"><span style="display:inline-block;width:11px;height:11px;'
+        f'background:{key[c]};margin-right:6px;border-radius:2px"></span>{escape(c)} '
+        f'<span style="color:#777">({int(counts.get(c, 0)):,})</span></div>'
+        for c in labels.categories
+    )
+    return f'<div class="plot-legend" style="font-size:12px;line-height:1.5"><b>{escape(title)}</b>{rows}</div>'

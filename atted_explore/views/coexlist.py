@@ -13,6 +13,7 @@ import xarray as xr
 from ..compute.pairs import localization_labels, partner_table
 from . import _style
 from ._data import resident
+from ._guard import contained, problem_pane
 
 ALL_COMPARTMENTS = "all"
 
@@ -31,6 +32,7 @@ class CoexList(pn.viewable.Viewer):
 
     def __init__(self, node: xr.Dataset | xr.DataTree, **params):
         super().__init__(node=resident(node), **params)
+        self._problem = problem_pane()
         self._header = pn.pane.HTML("", sizing_mode="stretch_width")
         self._table = pn.widgets.Tabulator(
             pagination="remote", page_size=20, show_index=False, disabled=True, selectable=1,
@@ -43,8 +45,18 @@ class CoexList(pn.viewable.Viewer):
         )
         self._configure()
         self._render()
+        self._layout = pn.Column(
+            pn.Row(
+                pn.widgets.Select.from_param(self.param.compartment, label="compartment", width=160), self._download
+            ),
+            self._problem,
+            self._header,
+            self._table,
+            sizing_mode="stretch_width",
+        )
 
     @param.depends("node", watch=True)
+    @contained
     def _configure(self) -> None:
         compartments = [str(c) for c in self.node["compartment"].values] if "localization" in self.node else []
         self.param.compartment.objects = [ALL_COMPARTMENTS, *compartments]
@@ -63,6 +75,7 @@ class CoexList(pn.viewable.Viewer):
         return table.drop(columns="mr") if table["mr"].isna().all() else table
 
     @param.depends("node", "gene", "compartment", watch=True)
+    @contained
     def _render(self) -> None:
         table = self.partners()
         self._download.filename = f"{quote(self.gene or 'gene', safe='')}_partners.tsv"
@@ -95,11 +108,4 @@ class CoexList(pn.viewable.Viewer):
         return io.StringIO(self.partners().to_csv(sep="\t", index=False))
 
     def __panel__(self) -> pn.viewable.Viewable:
-        return pn.Column(
-            pn.Row(
-                pn.widgets.Select.from_param(self.param.compartment, label="compartment", width=160), self._download
-            ),
-            self._header,
-            self._table,
-            sizing_mode="stretch_width",
-        )
+        return self._layout

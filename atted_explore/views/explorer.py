@@ -7,13 +7,15 @@ import param
 import xarray as xr
 
 from ..atlas import species_nodes
-from ..compute.pairs import strongest_other_pc
+from ..compute.pairs import featured_pair, strongest_other_pc, strongest_partner
 from ..summary import overview_table, provenance_items
 from . import _style
+from ._data import shared_resident
 from .coexlist import CoexList
 from .coexviewer import CoexViewer, gene_picker
 from .pcview import GENE_EXPRESSION, PCView
-from ._data import resident
+
+TABS = ("PC view", "Coexpression list", "Gene pair")
 
 
 class AtlasOverview(pn.viewable.Viewer):
@@ -42,66 +44,103 @@ class Explorer(pn.viewable.Viewer):
     """All views on one atlas, sharing the species and the query gene.
 
     ``species``, ``gene`` and ``pair`` ("A,B") are the state a shared link
-    carries as URL query parameters.
+    carries as URL query parameters. On first open each view shows a featured
+    gene (the planted conserved module in the demo, else the gene that varies
+    most over the PCs) and its strongest partner.
     """
 
     atlas = param.ClassSelector(class_=xr.DataTree, doc="the atlas (PCA and coexpression computed)")
     species = param.Selector(default=None, objects=[], doc="species node shown")
     gene = param.String(default="", doc="query gene shared by all views")
     pair = param.String(default="", doc="gene pair in the CoexViewer, 'A,B'")
+    node = param.ClassSelector(class_=xr.Dataset, doc="the species node the views show (in memory but expression)")
 
     def __init__(self, atlas: xr.DataTree, **params):
         names = species_nodes(atlas)
         super().__init__(atlas=atlas, species=params.pop("species", None) or names[0], **params)
         self.param.species.objects = names
-        node = self.node()
+        self._setting = False
+        self.node = shared_resident(atlas[self.species])
         self.overview = AtlasOverview(atlas=atlas)
-        self.pc_view = PCView(node)
-        self.coex_list = CoexList(node)
-        self.coex_viewer = CoexViewer(node)
+        self.pc_view = PCView(self.node)
+        self.coex_list = CoexList(self.node)
+        self.coex_viewer = CoexViewer(self.node)
+        self._hint = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["featured-hint"])
         self.tabs = pn.Tabs(
-            ("PC view", self.pc_view), ("Coexpression list", self.coex_list), ("Gene pair", self.coex_viewer),
+            *zip(TABS, (self.pc_view, self.coex_list, self.coex_viewer), strict=True),
             dynamic=False, sizing_mode="stretch_width",
         )
-        self._search = pn.Column()
+        self._search = gene_picker(self.param.gene, self.node, "gene search")
         self.coex_list.param.watch(self._open_partner, "partner")
         self.coex_viewer.param.watch(self._show_pc, "selected_pc")
         self.coex_viewer.param.watch(self._pair_from_viewer, ["gene_a", "gene_b"])
-        self._species_changed()
-
-    def node(self) -> xr.Dataset:
-        """The current species node, in memory but for its expression matrix.
-
-        Cached per server process, so every browser session of an app shares one copy.
-        """
-        key = f"atted_explore-node-{id(self.atlas)}-{self.atlas.attrs.get('name', '')}-{self.species}"
-        return pn.state.as_cached(key, lambda: resident(self.atlas[self.species]))
+        self._show_species(initial=True)
 
     @param.depends("species", watch=True)
     def _species_changed(self) -> None:
-        node = self.node()
+        self._show_species(initial=False)
+
+    def _show_species(self, initial: bool) -> None:
+        """Point every view at the species' node, keeping the gene and pair where the node has them."""
+        self.node = shared_resident(self.atlas[self.species])
         for view in (self.pc_view, self.coex_list, self.coex_viewer):
-            view.node = node
-        self._search[:] = [gene_picker(self.param.gene, node, "gene search")]
-        genes = node.indexes["gene"]
-        pair = [g for g in self.pair.split(",") if g in genes] if self.pair else []
-        self.param.update(gene=self.gene if self.gene in genes else "", pair=",".join(pair) if len(pair) == 2 else "")
-        self._gene_changed()
-        self._pair_changed()
+            view.node = self.node
+        self._search.options = _style.gene_options(self.node)
+        genes = self.node.indexes["gene"]
+        gene = self.gene if self.gene in genes else ""
+        pair = self.pair if self.pair and all(g in genes for g in self.pair.split(",")) else ""
+        featured = not gene and not pair
+        if featured:
+            gene, pair = self._featured()
+        else:
+            self._hint.object = ""
+        self._setting = True  # the views are updated below, once
+        try:
+            self.param.update(gene=gene, pair=pair)
+        finally:
+            self._setting = False
+        self._show_gene(recolor=not (featured or initial))
+        self._show_pair()
+
+    def _featured(self) -> tuple[str, str]:
+        """A featured gene and pair, with a line saying how to choose another."""
+        featured = featured_pair(self.node, self.atlas.attrs.get("truth_conserved_module"))
+        if featured is None:
+            self._hint.object = ""
+            return "", ""
+        gene, partner = featured
+        self._hint.object = (
+            f"<i>Showing {_style.escape(gene)}"
+            + (f" and its strongest partner {_style.escape(partner)}" if partner else "")
+            + ": type a gene ID or symbol in <b>gene search</b> to choose another.</i>"
+        )
+        return gene, f"{gene},{partner}" if partner else ""
 
     @param.depends("gene", watch=True)
     def _gene_changed(self) -> None:
-        if not self.gene or self.gene not in self.node().indexes["gene"]:
+        """A gene the user chose: every view shows it, the pair view with its strongest partner."""
+        if self._setting or self.gene not in self.node.indexes["gene"]:
             return
-        self.pc_view.param.update(gene=self.gene, color_by=GENE_EXPRESSION)
+        partner = strongest_partner(self.node, self.gene)
+        self._hint.object = ""
+        self._show_gene(recolor=True)
+        self.pair = f"{self.gene},{partner}" if partner else ""
+
+    def _show_gene(self, recolor: bool) -> None:
+        if not self.gene or self.gene not in self.node.indexes["gene"]:
+            return
+        self.pc_view.param.update(gene=self.gene, **({"color_by": GENE_EXPRESSION} if recolor else {}))
         self.coex_list.gene = self.gene
-        if not self.pair:
-            self.coex_viewer.gene_a = self.gene
+        self.coex_viewer.gene_a = self.gene
 
     @param.depends("pair", watch=True)
     def _pair_changed(self) -> None:
+        if not self._setting:
+            self._show_pair()
+
+    def _show_pair(self) -> None:
         genes = self.pair.split(",") if self.pair else []
-        if len(genes) == 2 and all(g in self.node().indexes["gene"] for g in genes):
+        if len(genes) == 2 and all(g in self.node.indexes["gene"] for g in genes):
             self.coex_viewer.param.update(gene_a=genes[0], gene_b=genes[1])
 
     def _pair_from_viewer(self, *_events) -> None:
@@ -110,7 +149,7 @@ class Explorer(pn.viewable.Viewer):
 
     def show_pair(self) -> None:
         """Bring the gene pair (CoexViewer) tab to the front."""
-        self.tabs.active = 2
+        self.tabs.active = TABS.index("Gene pair")
 
     def _open_partner(self, event) -> None:
         if event.new:
@@ -123,14 +162,12 @@ class Explorer(pn.viewable.Viewer):
             return
         y_pc = strongest_other_pc(self.coex_viewer.contributions(), event.new)
         self.pc_view.param.update(x_pc=event.new, y_pc=y_pc)
-        self.tabs.active = 0
+        self.tabs.active = TABS.index("PC view")
 
     @property
     def sidebar(self) -> list:
-        """Controls for a template's sidebar: species picker and gene search."""
-        return [pn.widgets.Select.from_param(self.param.species, label="species"), self._search]
+        """Controls for a template's sidebar: species picker, gene search and the featured-gene hint."""
+        return [pn.widgets.Select.from_param(self.param.species, label="species"), self._search, self._hint]
 
     def __panel__(self) -> pn.viewable.Viewable:
-        return pn.Column(
-            self.overview, pn.Row(*self.sidebar), self.tabs, sizing_mode="stretch_width"
-        )
+        return pn.Column(self.overview, pn.Row(*self.sidebar), self.tabs, sizing_mode="stretch_width")

@@ -2,25 +2,28 @@
 
 from __future__ import annotations
 
-import holoviews as hv
 import pandas as pd
 import panel as pn
 import param
 import xarray as xr
 
 from ..compute.selection import region_mask, term_enrichment
+from ..errors import InputError
 from . import _style
 from ._data import expression_row, resident
+from ._guard import contained, problem_pane
+from ._points import CATEGORY, HOVER_LIMIT, VALUE, PointsFrame, PointsPlot, category_frame_columns, value_limits
 
 GENE_EXPRESSION = "gene expression"
-NO_COLOUR = "none"
+NO_COLOR = "none"
 
 
 class PCView(pn.viewable.Viewer):
-    """Samples on any two PCs, datashaded; colour by a sample field or a gene; select to rank terms.
+    """Samples on any two PCs; color by a sample field or a gene; select to rank terms.
 
     ``PCView(atlas["Ath-r"])`` in a notebook cell shows it; ``selection`` holds
-    the sample IDs picked with the box or lasso tool.
+    the sample IDs picked with the box or lasso tool. Up to 20,000 samples are
+    drawn as glyphs with hover, more are datashaded.
     """
 
     node = param.ClassSelector(class_=xr.Dataset, doc="species node (PCA computed)")
@@ -29,14 +32,17 @@ class PCView(pn.viewable.Viewer):
     color_by = param.Selector(
         default="study", objects=["study"], check_on_set=False, doc="sample field or gene expression"
     )
-    gene = param.String(default="", doc="gene whose expression colours the samples")
-    top_categories = param.Integer(default=12, bounds=(1, 40), doc="categories coloured; the rest are 'other'")
+    gene = param.String(default="", doc="gene whose expression colors the samples")
+    top_categories = param.Integer(default=12, bounds=(1, 40), doc="categories colored; the rest are 'other'")
     selection = param.List(default=[], doc="IDs of the samples selected with box or lasso")
 
     def __init__(self, node: xr.Dataset | xr.DataTree, **params):
         super().__init__(node=resident(node), **params)
-        self._plot = pn.pane.HoloViews(sizing_mode="fixed", linked_axes=False)
-        self._message = pn.pane.HTML("", visible=False)
+        self._problem = problem_pane()
+        self._plot = PointsPlot(on_select=self._select)
+        self._legend = pn.pane.HTML("", width=210, margin=(40, 5, 5, 10))
+        self._note = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["pc-note"])
+        self._samples_title = pn.pane.HTML("")
         self._samples = pn.widgets.Tabulator(
             pagination="remote", page_size=10, show_index=False, disabled=True,
             header_filters=True, sizing_mode="stretch_width",
@@ -44,92 +50,100 @@ class PCView(pn.viewable.Viewer):
         self._terms = pn.widgets.Tabulator(
             pagination="remote", page_size=10, show_index=False, disabled=True, sizing_mode="stretch_width",
         )
-        self._samples_title = pn.pane.HTML("")
+        self._drawn: tuple | None = None
+        self._configuring = False
         self._configure()
-        self._render()
-        self._show_selection()
+        self._layout = self._build_layout()
 
     # ---------------------------------------------------------------- state
 
     @param.depends("node", watch=True)
+    @contained
     def _configure(self) -> None:
-        pcs = [int(p) for p in self.node["pc"].values]
+        pcs = [int(p) for p in self.node["pc"].values] if "sample_score" in self.node else []
         fields = _style.sample_fields(self.node)
-        colours = [NO_COLOUR, *fields, GENE_EXPRESSION]
-        self.param.x_pc.objects, self.param.y_pc.objects = pcs, pcs
-        self.param.color_by.objects = colours
+        colors = [NO_COLOR, *fields, GENE_EXPRESSION]
         self._table = pd.DataFrame(_style.sample_annotations(self.node))
         self._categories: dict[tuple[str, int], tuple] = {}
-        self.param.update(
-            x_pc=self.x_pc if self.x_pc in pcs else pcs[0],
-            y_pc=self.y_pc if self.y_pc in pcs else pcs[min(1, len(pcs) - 1)],
-            color_by=self.color_by if self.color_by in colours else (fields[0] if fields else NO_COLOUR),
-            gene=self.gene if self.gene in self.node.indexes["gene"] else "",
-            selection=[],
+        values = {
+            "x_pc": self.x_pc if self.x_pc in pcs else (pcs[0] if pcs else None),
+            "y_pc": self.y_pc if self.y_pc in pcs else (pcs[min(1, len(pcs) - 1)] if pcs else None),
+            "color_by": self.color_by if self.color_by in colors else default_color(self.node, fields),
+            "gene": self.gene if self.gene in self.node.indexes["gene"] else "",
+            "selection": [],
+        }
+        self._configuring = True  # one redraw for the whole change, not one per parameter
+        try:
+            self.param.x_pc.objects, self.param.y_pc.objects = pcs, pcs
+            self.param.color_by.objects = colors
+            self.param.update(values)
+        finally:
+            self._configuring = False
+        self._render()
+        self._show_selection()
+
+    def frame(self) -> PointsFrame:
+        """The points drawn: ``x``, ``y``, the color column and hover fields."""
+        scores = self.node["sample_score"]
+        columns = {"x": scores.sel(pc=self.x_pc).values, "y": scores.sel(pc=self.y_pc).values}
+        hover = tuple(self._table.columns) if self.node.sizes["sample"] <= HOVER_LIMIT else ()
+        columns |= {c: self._table[c].values for c in hover}
+        color, clim = None, None
+        if self.color_by == GENE_EXPRESSION and self.gene:
+            color = VALUE
+            columns[VALUE] = expression_row(self.node, self.gene)
+            clim = value_limits(columns[VALUE])
+        elif self.color_by in self._table.columns:
+            color = CATEGORY
+            columns[CATEGORY] = self._category_columns(self.color_by)[0]
+        drawn = (id(self.node), self.x_pc, self.y_pc)
+        return PointsFrame(
+            pd.DataFrame(columns), _style.pc_axis_label(self.node, self.x_pc),
+            _style.pc_axis_label(self.node, self.y_pc), self._title(), color, hover, clim,
+            reset_view=drawn != self._drawn,
         )
 
-    def frame(self) -> tuple[pd.DataFrame, str | None, bool, dict | None]:
-        """The points drawn: PC columns, hover fields and the colour column; plus how to colour.
-
-        The colour column is ``"expression"`` (continuous) or ``"category"`` (top categories + other).
-        """
-        x, y = f"PC{self.x_pc}", f"PC{self.y_pc}"
-        scores = self.node["sample_score"]
-        columns = {x: scores.sel(pc=self.x_pc).values, y: scores.sel(pc=self.y_pc).values}
-        hover = self.node.sizes["sample"] <= _style.HOVER_SAMPLE_LIMIT
-        if hover:
-            columns |= {c: self._table[c].values for c in self._table.columns}
-        colour, continuous, key = None, False, None
-        if self.color_by == GENE_EXPRESSION and self.gene:
-            colour, continuous = "expression", True
-            columns[colour] = expression_row(self.node, self.gene)
-        elif self.color_by in self._table.columns:
-            colour = "category"
-            columns[colour], key = self._category_colours(self.color_by)
-        return pd.DataFrame(columns), colour, continuous, key
-
-    def _category_colours(self, field: str) -> tuple[pd.Categorical, dict[str, str]]:
-        """Top categories of a field and their colours, computed once per node, field and count."""
+    def _category_columns(self, field: str) -> tuple:
+        """Codes, labels and colors of a field's top categories, computed once per node, field and count."""
         cache_key = (field, self.top_categories)
         if cache_key not in self._categories:
-            self._categories[cache_key] = _style.top_categories(self._table[field].values, self.top_categories)
+            self._categories[cache_key] = category_frame_columns(self._table[field].values, self.top_categories)
         return self._categories[cache_key]
 
-    @param.depends("node", "x_pc", "y_pc", "color_by", "gene", "top_categories", watch=True)
+    @param.depends("x_pc", "y_pc", "color_by", "gene", "top_categories", watch=True)
+    @contained
     def _render(self) -> None:
-        if self.x_pc == self.y_pc:
-            self._message.object = "Choose two different PCs."
-            self._message.visible, self._plot.visible = True, False
+        if self._configuring:
             return
-        frame, colour, continuous, key = self.frame()
-        hover = self.node.sizes["sample"] <= _style.HOVER_SAMPLE_LIMIT
-        plot = _style.shaded_points(
-            frame, f"PC{self.x_pc}", f"PC{self.y_pc}", colour, continuous=continuous, colour_key=key, hover=hover,
-            colour_label=f"{self.gene} expression" if continuous else self.color_by,
-        ).opts(
-            xlabel=_style.pc_axis_label(self.node, self.x_pc),
-            ylabel=_style.pc_axis_label(self.node, self.y_pc),
-            title=self._title(),
-        )
-        box, lasso = hv.streams.BoundsXY(source=plot), hv.streams.Lasso(source=plot)
-        box.add_subscriber(lambda bounds: self._select(bounds=bounds))
-        lasso.add_subscriber(lambda geometry: self._select(polygon=geometry))
-        self._plot.object = plot
-        self._message.visible, self._plot.visible = False, True
+        if "sample_score" not in self.node:
+            raise_missing("sample scores on PCs", "atted_explore.pca")
+        if self.x_pc == self.y_pc:
+            raise InputError(f"x and y both show PC{self.x_pc}: choose two different PCs.")
+        frame = self.frame()
+        self._plot.show(frame)
+        self._drawn = (id(self.node), self.x_pc, self.y_pc)
+        self._legend.object = self._legend_html(frame)
+        self._note.object = missing_fields_note(self.node, _style.sample_fields(self.node), self.color_by)
+
+    def _legend_html(self, frame: PointsFrame) -> str:
+        if frame.color != CATEGORY:
+            return ""
+        _, labels, key = self._category_columns(self.color_by)
+        return _style.legend_html(labels, key, self.color_by)
 
     def _title(self) -> str:
         species = self.node.attrs.get("species", "")
         what = f"{self.gene} expression" if self.color_by == GENE_EXPRESSION and self.gene else self.color_by
-        return f"{species} samples ({self.node.sizes['sample']:,}) coloured by {what}".strip()
+        return f"{species} samples ({self.node.sizes['sample']:,}) colored by {what}".strip()
 
+    @contained
     def _select(self, bounds=None, polygon=None) -> None:
-        if bounds is None and (polygon is None or len(polygon) < 3):
-            return
         region = {"bounds": bounds} if bounds is not None else {"polygon": (polygon[:, 0], polygon[:, 1])}
         mask = region_mask(self.node, self.x_pc, self.y_pc, **region)
         self.selection = self.node["sample"].values[mask.values].tolist()
 
     @param.depends("selection", watch=True)
+    @contained
     def _show_selection(self) -> None:
         if self.selection:
             mask = self._table["sample"].isin(self.selection).to_numpy()
@@ -153,19 +167,48 @@ class PCView(pn.viewable.Viewer):
 
     # --------------------------------------------------------------- layout
 
-    def __panel__(self) -> pn.viewable.Viewable:
+    def _build_layout(self) -> pn.Column:
         controls = pn.Row(
             pn.widgets.Select.from_param(self.param.x_pc, label="x axis", width=90),
             pn.widgets.Select.from_param(self.param.y_pc, label="y axis", width=90),
-            pn.widgets.Select.from_param(self.param.color_by, label="colour by", width=150),
+            pn.widgets.Select.from_param(self.param.color_by, label="color by", width=160),
             pn.widgets.IntSlider.from_param(self.param.top_categories, label="categories", width=150),
         )
         return pn.Column(
             controls,
-            pn.Row(self._plot, self._message),
+            self._note,
+            self._problem,
+            pn.Row(self._plot.pane, self._legend, sizing_mode="stretch_width"),
             self._samples_title,
             self._samples,
             pn.pane.HTML("<b>Terms over-represented in the selection</b> (hypergeometric test, BH q-value)"),
             self._terms,
             sizing_mode="stretch_width",
         )
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        return self._layout
+
+
+def default_color(node: xr.Dataset, fields: list[str]) -> str:
+    """The first field that tells samples apart (two or more values), else the first field, else none."""
+    for name in fields:
+        if _style.category_text(node[name].values).nunique() > 1:
+            return name
+    return fields[0] if fields else NO_COLOR
+
+
+def missing_fields_note(node: xr.Dataset, fields: list[str], color_by: str) -> str:
+    """One line saying which usual annotation is absent and what the samples are colored by instead."""
+    absent = [name for name in ("study", "tissue", "treatment") if name not in fields]
+    if not absent:
+        return ""
+    if not fields:
+        return ("<i>This atlas has no sample annotation (no study, tissue or treatment): "
+                "samples are uncolored; color them by a gene's expression.</i>")
+    shown = "a gene's expression" if color_by == GENE_EXPRESSION else _style.escape(color_by)
+    return f"<i>No {' or '.join(absent)} annotation in this atlas: colored by {shown}.</i>"
+
+
+def raise_missing(what: str, step: str) -> None:
+    raise InputError(f"this node has no {what}; run {step} on it first")

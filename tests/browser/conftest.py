@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from atted_explore import save_atlas
+from tests.serving import free_port, serve_command, serving
 from tests.views_atlas import analysed_demo
 
 CHROMIUM = "/usr/bin/chromium"
@@ -21,27 +17,6 @@ CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
     "--disable-component-update", "--disable-sync",
 ]
-SERVER_START_TIMEOUT = 90
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_for(url: str, process: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + SERVER_START_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"atted-explore serve exited with {process.returncode}:\n{log.read_text()}")
-        try:
-            with urllib.request.urlopen(url, timeout=5) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.5)
-    pytest.fail(f"atted-explore serve did not answer at {url} within {SERVER_START_TIMEOUT} s:\n{log.read_text()}")
 
 
 @pytest.fixture(scope="session")
@@ -52,29 +27,13 @@ def served_atlas(tmp_path_factory):
     return path, atlas
 
 
-@contextmanager
-def _serving(command: list[str], url: str, log: Path, env: dict | None = None):
-    """Run a server command until the block ends; fail with its log if it does not answer."""
-    with log.open("w") as out:
-        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
-    try:
-        _wait_for(url, process, log)
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-
-
 @pytest.fixture(scope="session")
 def app_url(served_atlas, tmp_path_factory):
     """``atted-explore serve PATH --port N`` in a subprocess; yields its URL."""
     path, _ = served_atlas
-    port = _free_port()
-    command = [str(Path(sys.executable).with_name("atted-explore")), "serve", str(path), "--port", str(port)]
-    with _serving(command, f"http://localhost:{port}/", tmp_path_factory.mktemp("server") / "serve.log") as url:
+    port = free_port()
+    url = f"http://localhost:{port}/"
+    with serving(serve_command(path, port), url, tmp_path_factory.mktemp("server") / "serve.log"):
         yield url
 
 
@@ -82,12 +41,13 @@ def app_url(served_atlas, tmp_path_factory):
 def notebook_app_url(served_atlas, tmp_path_factory):
     """``panel serve notebooks/explorer.ipynb`` on the same atlas (``ATTED_EXPLORE_ATLAS``); yields its URL."""
     path, _ = served_atlas
-    port = _free_port()
+    port = free_port()
     notebook = Path(__file__).resolve().parents[2] / "notebooks" / "explorer.ipynb"
-    command = [str(Path(sys.executable).with_name("panel")), "serve", str(notebook), "--port", str(port)]
+    command = [str(Path(sys.executable).with_name("panel")), "serve", str(notebook), "--port", str(port), "--liveness"]
     env = {**os.environ, "ATTED_EXPLORE_ATLAS": str(path)}
     log = tmp_path_factory.mktemp("panel-serve") / "serve.log"
-    with _serving(command, f"http://localhost:{port}/explorer", log, env) as url:
+    url = f"http://localhost:{port}/explorer"
+    with serving(command, url, log, env):
         yield url
 
 

@@ -104,6 +104,7 @@ def wait_until(condition, timeout: float = 30.0, what: str = "condition"):
 def choose_gene(page, picker, text: str) -> None:
     """Type into a gene search box and take the first suggestion."""
     picker.click()
+    picker.fill("")  # the box may show the featured gene
     picker.press_sequentially(text, delay=30)
     menu_item = page.locator(".bk-menu .bk-item, .bk-menu > div").filter(visible=True).first
     menu_item.wait_for()

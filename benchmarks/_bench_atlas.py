@@ -1,0 +1,23 @@
+"""Analysed synthetic atlases for the browser and server benchmarks, built once into ``data/`` and reused."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from atted_explore import analyze_atlas, datasets, save_atlas
+from atted_explore.atlas import is_atlas
+from atted_explore.datasets.paths import data_dir
+
+
+def bench_atlas(name: str, *, n_samples: int, n_genes: int, n_bags: int = 3, top_k: int = 200) -> Path:
+    """An Ath-r-only demo atlas of the given size with PCA and coexpression, at ``data/bench-NAME.zarr``."""
+    path = data_dir() / f"bench-{name}.zarr"
+    if is_atlas(path):
+        return path
+    print(f"building {path} ({n_genes:,} genes x {n_samples:,} samples; once, then reused)", flush=True)
+    atlas = datasets.demo(
+        preset="small", seed=0, n_samples={"Ath-r": n_samples, "Osa-r": 60, "Zma-r": 60},
+        n_genes={"Ath-r": n_genes}, progress=True,
+    )
+    atlas = analyze_atlas(atlas, n_bags=n_bags, top_k=top_k, progress=True)
+    return save_atlas(atlas, path)

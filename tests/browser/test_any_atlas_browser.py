@@ -1,0 +1,87 @@
+"""Every atlas the build can make opens in the browser: demo, 100,000 samples, real data with and without
+sample annotation. Each tab is opened and photographed at two window sizes (kept as test artefacts)."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from atted_explore import analyze_atlas, datasets, save_atlas
+from tests.serving import free_port, serve_command, serving
+from tests.real_atlases import ATLASES, build_real_atlas
+
+pytestmark = pytest.mark.browser
+
+#: where the screenshots go (CI keeps the folder as an artefact).
+ARTIFACTS = Path(os.environ.get("ATTED_EXPLORE_ARTIFACTS", Path(__file__).resolve().parents[2] / "test-artifacts"))
+SIZES = {"large": (1500, 1100), "small": (900, 700)}
+#: the PC view's first plot canvas is painted when it holds this many non-white pixels.
+PAINTED = 200
+
+
+@pytest.fixture(scope="session")
+def atlas_folder(tmp_path_factory):
+    return tmp_path_factory.mktemp("any-atlas")
+
+
+def build(kind: str, folder: Path, shared_data: Path) -> Path:
+    if kind in ATLASES:
+        return build_real_atlas(kind, folder, shared_data)
+    samples = {"demo_58": {"Ath-r": 58, "Osa-r": 40, "Zma-r": 30}, "demo_100k": {"Ath-r": 100_000}}[kind]
+    atlas = analyze_atlas(datasets.demo(preset="small", seed=0, n_samples=samples), n_bags=5, top_k=50, progress=False)
+    return save_atlas(atlas, folder / f"{kind}.zarr")
+
+
+PAINTED_JS = """canvas => {
+    const data = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
+    let n = 0;
+    for (let i = 0; i < data.length; i += 4)
+        if (data[i + 3] > 0 && (data[i] < 240 || data[i + 1] < 240 || data[i + 2] < 240)) n++;
+    return n;
+}"""
+
+
+def wait_until_painted(page, seconds: float = 60) -> int:
+    """Non-white pixels of the first plot canvas once there are more than :data:`PAINTED` (0 if never)."""
+    canvas = page.locator(".bk-Canvas").first.locator("canvas").first
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        painted = canvas.evaluate(PAINTED_JS)
+        if painted > PAINTED:
+            return painted
+        page.wait_for_timeout(500)
+    return 0
+
+
+@pytest.mark.parametrize("kind", ["demo_58", "demo_100k", *ATLASES])
+def test_every_tab_of_any_atlas_renders(kind, atlas_folder, shared_data, browser_context, tmp_path):
+    path = build(kind, atlas_folder, shared_data)
+    port = free_port()
+    url = f"http://localhost:{port}/"
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with serving(serve_command(path, port), url, tmp_path / "serve.log"):
+        for size, (width, height) in SIZES.items():
+            page = browser_context.new_page()
+            problems = []
+            page.on("console", lambda message: message.type == "error" and problems.append(message.text))
+            page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+            page.set_viewport_size({"width": width, "height": height})
+            page.set_default_timeout(60_000)
+            page.goto(url)
+            page.locator(".bk-Canvas").first.wait_for()
+            assert wait_until_painted(page), f"{kind}: the PC plot stays blank"
+            tabs = page.locator(".bk-tab")
+            names = [tabs.nth(i).inner_text() for i in range(tabs.count())]
+            assert {"PC view", "Coexpression list", "Gene pair"} <= set(names)
+            for i, name in enumerate(names):
+                tabs.nth(i).click()
+                page.wait_for_timeout(1_500)
+                page.screenshot(path=str(ARTIFACTS / f"{kind}-{size}-{i}-{name.replace(' ', '_')}.png"))
+                assert page.get_by_text("could not update").count() == 0, f"{kind}: {name} shows an error"
+            page.close()
+            assert problems == [], f"{kind} at {width}x{height}: {problems}"
+    log = (tmp_path / "serve.log").read_text()
+    assert "Traceback" not in log, log
