@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -10,6 +11,8 @@ import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
+#: where browser tests leave screenshots (CI keeps the folder as an artefact).
+ARTIFACTS = Path(os.environ.get("ATTED_EXPLORE_ARTIFACTS", Path(__file__).resolve().parents[1] / "test-artifacts"))
 #: seconds a server may take to answer its first full page (a loaded 2-core machine is slow).
 START_TIMEOUT = 180
 

@@ -3,20 +3,17 @@ sample annotation. Each tab is opened and photographed at two window sizes (kept
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 
 import pytest
 
 from atted_explore import analyze_atlas, datasets, save_atlas
-from tests.serving import free_port, serve_command, serving
+from tests.serving import ARTIFACTS, free_port, serve_command, serving
 from tests.real_atlases import ATLASES, build_real_atlas
 
 pytestmark = pytest.mark.browser
 
-#: where the screenshots go (CI keeps the folder as an artefact).
-ARTIFACTS = Path(os.environ.get("ATTED_EXPLORE_ARTIFACTS", Path(__file__).resolve().parents[2] / "test-artifacts"))
 SIZES = {"large": (1500, 1100), "small": (900, 700)}
 #: the PC view's first plot canvas is painted when it holds this many non-white pixels.
 PAINTED = 200

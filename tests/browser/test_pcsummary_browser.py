@@ -10,12 +10,12 @@ import pytest
 
 import atted_explore as ae
 from atted_explore.summarizers import ChatSummarizer
-from tests.browser.conftest import _free_port, _serving
+from tests.serving import ARTIFACTS, free_port, serving
 from tests.chat_stub import HTML_LABEL, SECRET, serving_stub
 
 pytestmark = pytest.mark.browser
 
-SCREENSHOT = Path(__file__).resolve().parents[2] / "data" / "screenshots" / "pcsummary.png"
+SCREENSHOT = ARTIFACTS / "pcsummary.png"
 
 
 @pytest.fixture(scope="module")
@@ -40,10 +40,11 @@ def pcsummary_url(served_atlas, tmp_path_factory):
         view.param.watch(lambda event: setattr(status, "object", f"selected: {{event.new}}"), "selected_pc")
         pn.Column(status, view, sizing_mode="stretch_width").servable()
     """))
-    port = _free_port()
-    command = [str(Path(sys.executable).with_name("panel")), "serve", str(script), "--port", str(port), "--warm"]
-    with _serving(command, f"http://localhost:{port}/pcsummary_app", folder / "serve.log") as served:
-        yield served
+    port = free_port()
+    command = [str(Path(sys.executable).with_name("panel")), "serve", str(script), "--port", str(port), "--liveness"]
+    url = f"http://localhost:{port}/pcsummary_app"
+    with serving(command, url, folder / "serve.log"):
+        yield url
 
 
 def test_cards_render_with_html_labels_as_text(page, pcsummary_url):
