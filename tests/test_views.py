@@ -21,6 +21,7 @@ from atted_explore.compute.pairs import (
 from atted_explore.compute.selection import region_mask, term_enrichment
 from atted_explore.views import AtlasOverview, CoexList, CoexViewer, Explorer, PCView
 from atted_explore.views._style import escape, gene_options, pc_axis_label, top_categories
+from atted_explore.views.explorer import TABS
 from atted_explore.views.pcview import GENE_EXPRESSION
 
 from .views_atlas import analysed_demo
@@ -261,12 +262,14 @@ def test_explorer_links_the_views_and_keeps_state(atlas):
     assert (explorer.pc_view.gene, explorer.pc_view.color_by) == (gene, GENE_EXPRESSION)
     assert explorer.coex_list.gene == gene and explorer.coex_viewer.gene_a == gene
     explorer.coex_list._table.selection = [0]
-    assert explorer.pair == f"{gene},{first_partner(node, gene)}" and explorer.tabs.active == 2
+    assert explorer.pair == f"{gene},{first_partner(node, gene)}" and explorer.tabs.active == TABS.index("Gene pair")
     other = str(node["gene"].values[11])
     explorer.coex_viewer.gene_b, explorer.tabs.active = other, 0
     explorer.coex_list._table.selection = []
     explorer.coex_list._table.selection = [0]  # the same partner again reopens the pair
-    assert explorer.pair == f"{gene},{first_partner(node, gene)}" and explorer.tabs.active == 2
+    assert explorer.pair == f"{gene},{first_partner(node, gene)}" and explorer.tabs.active == TABS.index("Gene pair")
+    explorer.pc_summary.choose(3)  # a PC card puts its PC on the PC view
+    assert explorer.pc_view.x_pc == 3 and explorer.pc_view.y_pc != 3 and explorer.tabs.active == TABS.index("PC view")
     explorer.coex_viewer.selected_pc = 4
     contributions = explorer.coex_viewer.contributions()["contribution"].drop_sel(pc=4)
     assert (explorer.pc_view.x_pc, explorer.pc_view.y_pc) == (4, int(contributions.idxmax()))

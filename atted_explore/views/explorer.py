@@ -13,9 +13,10 @@ from . import _style
 from ._data import shared_resident
 from .coexlist import CoexList
 from .coexviewer import CoexViewer, gene_picker
+from .pcsummary import PCSummary
 from .pcview import GENE_EXPRESSION, PCView
 
-TABS = ("PC view", "Coexpression list", "Gene pair")
+TABS = ("PC view", "PC meaning", "Coexpression list", "Gene pair")
 
 
 class AtlasOverview(pn.viewable.Viewer):
@@ -65,14 +66,16 @@ class Explorer(pn.viewable.Viewer):
         self.pc_view = PCView(self.node)
         self.coex_list = CoexList(self.node)
         self.coex_viewer = CoexViewer(self.node)
+        self.pc_summary = PCSummary(self.node)
         self._hint = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["featured-hint"])
         self.tabs = pn.Tabs(
-            *zip(TABS, (self.pc_view, self.coex_list, self.coex_viewer), strict=True),
+            *zip(TABS, (self.pc_view, self.pc_summary, self.coex_list, self.coex_viewer), strict=True),
             dynamic=False, sizing_mode="stretch_width",
         )
         self._search = gene_picker(self.param.gene, self.node, "gene search")
         self.coex_list.param.watch(self._open_partner, "partner")
         self.coex_viewer.param.watch(self._show_pc, "selected_pc")
+        self.pc_summary.param.watch(self._show_summary_pc, "selected_pc")
         self.coex_viewer.param.watch(self._pair_from_viewer, ["gene_a", "gene_b"])
         self._show_species(initial=True)
 
@@ -83,7 +86,7 @@ class Explorer(pn.viewable.Viewer):
     def _show_species(self, initial: bool) -> None:
         """Point every view at the species' node, keeping the gene and pair where the node has them."""
         self.node = shared_resident(self.atlas[self.species])
-        for view in (self.pc_view, self.coex_list, self.coex_viewer):
+        for view in (self.pc_view, self.pc_summary, self.coex_list, self.coex_viewer):
             view.node = self.node
         self._search.options = _style.gene_options(self.node)
         genes = self.node.indexes["gene"]
@@ -161,6 +164,15 @@ class Explorer(pn.viewable.Viewer):
         if event.new is None:
             return
         y_pc = strongest_other_pc(self.coex_viewer.contributions(), event.new)
+        self.pc_view.param.update(x_pc=event.new, y_pc=y_pc)
+        self.tabs.active = TABS.index("PC view")
+
+    def _show_summary_pc(self, event) -> None:
+        """A PC chosen on its card goes on the PC view's x axis (y keeps its PC unless it is the same)."""
+        if event.new is None:
+            return
+        pcs = [int(pc) for pc in self.node["pc"].values]
+        y_pc = self.pc_view.y_pc if self.pc_view.y_pc != event.new else next(pc for pc in pcs if pc != event.new)
         self.pc_view.param.update(x_pc=event.new, y_pc=y_pc)
         self.tabs.active = TABS.index("PC view")
 
