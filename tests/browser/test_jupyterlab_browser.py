@@ -1,0 +1,189 @@
+"""Notebook 01 in a real JupyterLab, offline: every view's plot is painted, the console stays clean.
+
+JupyterLab listens on 127.0.0.1 with a token; Chromium (Playwright) may reach
+loopback only, every other request is blocked, so the test proves the views'
+JavaScript and CSS come from the local Python packages and not from a CDN.
+The notebook runs as a user runs it (Run > Run All Cells); nbclient-based
+tests never render anything, this one looks at the pixels.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from .conftest import _free_port
+
+pytestmark = pytest.mark.browser
+
+NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "01_quickstart.ipynb"
+LOOPBACK = {"127.0.0.1", "localhost", "[::1]", "::1"}
+#: cells whose output is a view (the cell's last line starts with this), and what the view must show.
+VIEWS = {"PCView": ("pc_view", "plot"), "CoexList": ("coex_list", "table"), "CoexViewer": ("CoexViewer(", "plot"),
+         "Explorer": ("Explorer(", "plot")}
+RUN_TIMEOUT_MS = 150_000
+
+#: what an output shows, through shadow roots: coloured (not grey/white) pixels of each canvas, and table rows.
+PAINTED_JS = """
+(root) => {
+  const canvases = [];
+  let rows = 0;
+  const walk = (node) => {
+    if (node.tagName === 'CANVAS' && node.width >= 100 && node.height >= 100) canvases.push(node);  // not toolbar icons
+    if (node.classList && node.classList.contains('tabulator-row')) rows += 1;
+    if (node.shadowRoot) walk(node.shadowRoot);
+    for (const child of node.children || []) walk(child);
+  };
+  walk(root);
+  const coloured = canvases.map((canvas) => {
+    const copy = document.createElement('canvas');
+    copy.width = canvas.width; copy.height = canvas.height;
+    const context = copy.getContext('2d');
+    context.drawImage(canvas, 0, 0);
+    const data = context.getImageData(0, 0, canvas.width, canvas.height).data;
+    let count = 0;
+    for (let i = 0; i < data.length; i += 4) {
+      const [r, g, b, a] = [data[i], data[i + 1], data[i + 2], data[i + 3]];
+      if (a > 0 && Math.max(r, g, b) - Math.min(r, g, b) > 40) count += 1;
+    }
+    return count;
+  });
+  return {coloured, rows};
+}
+"""
+#: a plot counts as painted with this many coloured pixels (axes and grid lines are grey).
+PAINTED_PIXELS = 200
+
+
+@pytest.fixture(scope="module")
+def jupyterlab(tmp_path_factory):
+    """``jupyter lab`` on 127.0.0.1 (free port, token, no browser) over a copy of notebook 01; yields (url, token, log)."""
+    root = tmp_path_factory.mktemp("lab")
+    shutil.copy(NOTEBOOK, root / NOTEBOOK.name)
+    settings = root / ".settings" / "@jupyterlab" / "notebook-extension"
+    settings.mkdir(parents=True)
+    # every cell stays in the page (no virtual scrolling), so each view's output can be looked at
+    (settings / "tracker.jupyterlab-settings").write_text(json.dumps({"windowingMode": "none"}))
+    notifications = root / ".settings" / "@jupyterlab" / "apputils-extension"
+    notifications.mkdir(parents=True)
+    (notifications / "notification.jupyterlab-settings").write_text(json.dumps({"fetchNews": "false"}))
+    port, token = _free_port(), secrets.token_hex(16)
+    env = {
+        **os.environ,
+        "JUPYTER_CONFIG_DIR": str(root / ".jupyter"),  # no user configuration
+        "JUPYTER_RUNTIME_DIR": str(root / ".runtime"),
+        "JUPYTERLAB_SETTINGS_DIR": str(root / ".settings"),
+        "JUPYTERLAB_WORKSPACES_DIR": str(root / ".workspaces"),
+    }
+    command = [
+        str(Path(sys.executable).with_name("jupyter")), "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
+        "--port-retries=0", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
+        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate", "--LabApp.news_url=None",
+        "--LabApp.extension_manager=readonly",
+    ] + (["--allow-root"] if os.geteuid() == 0 else [])  # CI containers run as root
+    log = root / "jupyterlab.log"
+    with log.open("w") as out:
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=root)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"jupyter lab exited with {process.returncode}:\n{log.read_text()}")
+            try:
+                with urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=5) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                if time.monotonic() > deadline:
+                    pytest.fail(f"jupyter lab did not answer at {url}:\n{log.read_text()}")
+                time.sleep(0.5)
+        yield url, token, log
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def _offline(refused: list[str]):
+    """A route handler: loopback requests go through; anything else is refused (as without internet) and noted."""
+
+    def handle(route):
+        url = route.request.url
+        if url.startswith(("data:", "blob:")) or urlsplit(url).hostname in LOOPBACK:
+            route.continue_()
+        else:
+            refused.append(url)
+            route.abort("internetdisconnected")
+
+    return handle
+
+
+def _prompts(page) -> list[str]:
+    return page.locator(".jp-Notebook .jp-CodeCell .jp-InputArea-prompt").all_inner_texts()
+
+
+def test_notebook_01_views_paint_in_jupyterlab_offline(jupyterlab, browser_context, tmp_path_factory):
+    url, token, log = jupyterlab
+    outside = []
+    browser_context.route("**/*", _offline(outside))
+    page = browser_context.new_page()
+    errors = []
+    page.on("console", lambda message: message.type == "error" and errors.append(message.text))
+    page.on("pageerror", lambda error: errors.append(f"page error: {error}"))
+    try:
+        page.set_default_timeout(60_000)
+        page.goto(f"{url}/lab/tree/{NOTEBOOK.name}?token={token}")
+        page.locator(".jp-Notebook .jp-CodeCell").first.wait_for()
+        page.locator(".jp-StatusBar-Widget").get_by_text("| Idle").wait_for()  # the kernel is connected
+        page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+        page.locator(".lm-Menu-itemLabel").get_by_text("Run All Cells", exact=True).click()
+        deadline = time.monotonic() + RUN_TIMEOUT_MS / 1000
+        while time.monotonic() < deadline:
+            prompts = _prompts(page)
+            if prompts and all(p.strip().strip("[]:").isdigit() for p in prompts):
+                break
+            time.sleep(0.5)
+        else:
+            page.screenshot(path=str(tmp_path_factory.mktemp("jupyterlab-failure") / "not_finished.png"))
+            pytest.fail(f"notebook did not finish running: prompts {_prompts(page)}")
+        cells = page.locator(".jp-Notebook .jp-CodeCell")
+        sources = cells.locator(".jp-InputArea-editor").all_inner_texts()
+        assert not page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']").filter(
+            has_text="Traceback").count(), "a cell raised"
+        shots = tmp_path_factory.mktemp("jupyterlab-screenshots")
+        shown, missing = {}, {}
+        for view, (marker, needs) in VIEWS.items():
+            index = next(i for i, text in enumerate(sources) if text.strip().splitlines()[-1].startswith(marker))
+            output = cells.nth(index).locator(".jp-OutputArea")
+            output.scroll_into_view_if_needed()
+            deadline = time.monotonic() + 30
+            while True:
+                shown[view] = output.evaluate(PAINTED_JS)
+                ok = (max(shown[view]["coloured"], default=0) >= PAINTED_PIXELS if needs == "plot"
+                      else shown[view]["rows"] >= 10)
+                if ok or time.monotonic() > deadline:
+                    break
+                time.sleep(0.5)
+            if not ok:
+                missing[view] = shown[view]
+            output.screenshot(path=str(shots / f"notebook01_{view}.png"))
+        print(f"screenshots: {shots}; shown: {shown}")
+        assert not missing, f"views not rendered (coloured pixels per canvas, table rows): {missing}"
+        assert not outside, f"requests beyond loopback (blocked, so offline they fail): {sorted(set(outside))[:10]}"
+        assert not errors, f"console errors: {errors[:10]}"
+    finally:
+        page.close()
+        browser_context.unroute("**/*")
