@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import holoviews as hv
 import panel as pn
+import panel.io.location as panel_location
 import xarray as xr
 from bokeh.settings import settings as bokeh_settings
 
@@ -45,6 +47,27 @@ def create_app(atlas: xr.DataTree | str | os.PathLike) -> pn.viewable.Viewable:
     return template
 
 
+def _location_params_for_ipv6_hosts(original):
+    """Panel's URL parser for sessions, fixed for IPv6 Host headers.
+
+    Panel 1.9 splits the Host header on ':' (``panel.io.location``), so a
+    browser at ``http://[::1]:5006`` gets a server error; the bracketed host is
+    handed to it as a plain name and put back afterwards.
+    """
+
+    def location_params(protocol, host, uri):
+        match = re.fullmatch(r"\[([0-9A-Fa-f:.]+)\](?::(\d+))?", host or "")
+        if match is None:
+            return original(protocol, host, uri)
+        placeholder = "ipv6-host" + (f":{match[2]}" if match[2] else "")
+        params = original(protocol, placeholder, uri)
+        params["hostname"] = f"[{match[1]}]"
+        params["href"] = params["href"].replace("//ipv6-host", f"//[{match[1]}]", 1)
+        return params
+
+    return location_params
+
+
 def serve(atlas_or_path: xr.DataTree | str | os.PathLike, *, port: int = 5006, address: str = "localhost",
           allow_origins: tuple[str, ...] | list[str] = (), show: bool = False) -> None:
     """Serve the Explorer until interrupted; prints the URL.
@@ -59,7 +82,7 @@ def serve(atlas_or_path: xr.DataTree | str | os.PathLike, *, port: int = 5006, a
     try:
         server = pn.serve(
             {"/": lambda: create_app(atlas)}, port=port, address=where.bind, show=show, start=False,
-            title="atted_explore", print_url=False,
+            title="atted_explore", print_url=False, verbose=False,
         )
     except OSError as error:  # the port is taken, or the address is not one of this machine's
         raise InputError(f"--address {address} --port {port}: cannot listen there ({error.strerror or error})") from None
@@ -69,8 +92,11 @@ def serve(atlas_or_path: xr.DataTree | str | os.PathLike, *, port: int = 5006, a
               "machine can open the app", flush=True)
     # Bokeh's own origin list cannot hold IPv6 literals; its documented setting takes exact host[:port] entries
     bokeh_settings.allowed_ws_origin.set_value(list(where.origins))
+    original_params = panel_location._get_location_params
+    panel_location._get_location_params = _location_params_for_ipv6_hosts(original_params)
     try:
         server.start()
         server.io_loop.start()
     finally:
         bokeh_settings.allowed_ws_origin.unset_value()
+        panel_location._get_location_params = original_params

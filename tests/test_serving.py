@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import runpy
 import socket
 import subprocess
 import sys
+import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -16,10 +19,18 @@ from atted_explore.cli import main
 from atted_explore.errors import InputError
 from atted_explore.serving import listening, origin_host
 
-from .browser.conftest import _serving
+from .browser.conftest import _free_port
 from .factories import make_atlas
+from .views_atlas import analysed_demo
 
-BINDER_CONFIG = Path(__file__).resolve().parents[1] / "binder" / "jupyter_server_config.py"
+REPO = Path(__file__).resolve().parents[1]
+BINDER_CONFIG = REPO / "binder" / "jupyter_server_config.py"
+
+
+@pytest.fixture(scope="module")
+def analysed_path(tmp_path_factory):
+    """The small demo atlas, analysed with few bags and saved: what the served app opens."""
+    return save_atlas(analysed_demo(n_bags=5, top_k=20), tmp_path_factory.mktemp("served") / "demo.zarr")
 
 
 def test_default_is_localhost_with_loopback_origins_only():
@@ -95,19 +106,39 @@ def _free_ipv6_port() -> int:
         return sock.getsockname()[1]
 
 
+def _first_page(url: str, process: subprocess.Popen, log: Path) -> None:
+    """Wait until the server at ``url`` listens, then GET its page once (building the first session can be slow)."""
+    parts = urllib.parse.urlsplit(url)
+    deadline = time.monotonic() + 90
+    while True:
+        assert process.poll() is None, log.read_text()
+        try:
+            socket.create_connection((parts.hostname, parts.port), timeout=2).close()
+            break
+        except OSError:
+            assert time.monotonic() < deadline, f"nothing listens at {url}:\n{log.read_text()}"
+            time.sleep(0.5)
+    with urllib.request.urlopen(url, timeout=120) as response:
+        assert response.status == 200 and b"bokeh" in response.read().lower()
+
+
 @pytest.mark.skipif(not _ipv6_loopback(), reason="this machine has no IPv6 loopback (::1)")
-def test_serve_on_ipv6_loopback_answers_and_prints_its_url(tmp_path):
-    path = save_atlas(make_atlas(n_genes=7, n_samples=4), tmp_path / "atlas.zarr")
+def test_serve_on_ipv6_loopback_answers_and_prints_its_url(tmp_path, analysed_path):
     port = _free_ipv6_port()
-    command = [str(Path(sys.executable).with_name("atted-explore")), "serve", str(path), "--address", "[::1]",
+    command = [str(Path(sys.executable).with_name("atted-explore")), "serve", str(analysed_path), "--address", "[::1]",
                "--port", str(port)]
     log = tmp_path / "serve.log"
-    with _serving(command, f"http://[::1]:{port}/", log) as url:
-        with urllib.request.urlopen(url, timeout=30) as response:
-            assert response.status == 200 and b"bokeh" in response.read().lower()
-        with pytest.raises(OSError):  # nothing listens on IPv4 for this server
+    with log.open("w") as out:
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        _first_page(f"http://[::1]:{port}/", process, log)
+        with pytest.raises(OSError):  # IPv6 only: nothing listens on 127.0.0.1 for this server
             socket.create_connection(("127.0.0.1", port), timeout=2).close()
-    assert f"at http://[::1]:{port}/" in log.read_text()
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
+    printed = log.read_text()
+    assert f"at http://[::1]:{port}/" in printed and "Traceback" not in printed and "http://::1" not in printed
 
 
 # ------------------------------------------------------------------ Binder: the Jupyter proxy is the only way in
@@ -144,39 +175,39 @@ def test_binder_entry_binds_loopback_and_allows_no_wildcard_origin(tmp_path, mon
     assert entry["environment"]["ATTED_EXPLORE_ATLAS"] == str(tmp_path / "data" / "demo-small-seed0.zarr")
 
 
-def test_binder_command_really_starts_a_loopback_only_server(tmp_path, monkeypatch, served_demo_path):
-    """The entry's command, as jupyter-server-proxy would run it: it answers on 127.0.0.1 and nowhere else."""
+def test_binder_command_starts_a_server_on_loopback_only(tmp_path, monkeypatch, analysed_path):
+    """The entry's command, run as jupyter-server-proxy runs it: it answers on 127.0.0.1 and listens nowhere else."""
     entry = _binder_entry(tmp_path, monkeypatch)
-    port = _free_port()
-    base_url = "/user/test/"
+    port, base_url = _free_port(), "/user/test/"
     command = [word.format(port=port, base_url=base_url) for word in entry["command"]]
     command[0] = str(Path(sys.executable).with_name("panel"))
-    env = {**__import__("os").environ, "ATTED_EXPLORE_ATLAS": str(served_demo_path)}
-    repo = Path(__file__).resolve().parents[1]
     log = tmp_path / "panel.log"
-    url = f"http://127.0.0.1:{port}{base_url}atted-explore/explorer"
-    with _serving(command, url, log, env=env, cwd=repo):
-        listening_on = {s.laddr.ip for s in _listening_sockets(port)}
-        assert listening_on == {"127.0.0.1"}, listening_on
+    with log.open("w") as out:  # relative notebook path: jupyter-server-proxy starts it in the server's folder
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, cwd=REPO,
+                                   env={**os.environ, "ATTED_EXPLORE_ATLAS": str(analysed_path)})
+    try:
+        _first_page(f"http://127.0.0.1:{port}{base_url}atted-explore/explorer", process, log)
+        assert {c.laddr.ip for c in _listening_sockets(process.pid)} == {"127.0.0.1"}
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _listening_sockets(port: int):
+def _listening_sockets(pid: int):
     import psutil
 
-    return [c for c in psutil.net_connections(kind="inet") if c.status == psutil.CONN_LISTEN and c.laddr.port == port]
+    return [c for c in psutil.Process(pid).net_connections(kind="inet") if c.status == psutil.CONN_LISTEN]
 
 
-@pytest.fixture(scope="module")
-def served_demo_path(tmp_path_factory):
-    return save_atlas(make_atlas(n_genes=7, n_samples=4), tmp_path_factory.mktemp("binder") / "atlas.zarr")
+def test_session_urls_parse_with_ipv6_hosts():
+    import panel.io.location as panel_location
 
+    from atted_explore.app import _location_params_for_ipv6_hosts
 
-def test_subprocess_help_documents_the_options():
-    result = subprocess.run([sys.executable, "-m", "atted_explore.cli", "serve", "--help"], capture_output=True, text=True)
-    assert "--allow-origin" in result.stdout and "every interface" in result.stdout
+    params = _location_params_for_ipv6_hosts(panel_location._get_location_params)
+    assert params("http", "[::1]:5006", "/?gene=AT1G01010") == {
+        "protocol": "http:", "hostname": "[::1]", "port": "5006", "pathname": "/", "search": "?gene=AT1G01010",
+        "href": "http://[::1]:5006/?gene=AT1G01010",
+    }
+    assert params("http", "[2001:db8::1]", "/")["hostname"] == "[2001:db8::1]"
+    assert params("http", "localhost:5006", "/") == panel_location._get_location_params("http", "localhost:5006", "/")
