@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import runpy
 import socket
 import subprocess
@@ -19,7 +18,6 @@ from atted_explore.cli import main
 from atted_explore.errors import InputError
 from atted_explore.serving import listening, origin_host
 
-from .browser.conftest import _free_port
 from .factories import make_atlas
 from .views_atlas import analysed_demo
 
@@ -173,30 +171,6 @@ def test_binder_entry_binds_loopback_and_allows_no_wildcard_origin(tmp_path, mon
     assert entry["request_headers_override"] == {"Origin": "http://127.0.0.1:{port}"}
     assert entry["absolute_url"] is True
     assert entry["environment"]["ATTED_EXPLORE_ATLAS"] == str(tmp_path / "data" / "demo-small-seed0.zarr")
-
-
-def test_binder_command_starts_a_server_on_loopback_only(tmp_path, monkeypatch, analysed_path):
-    """The entry's command, run as jupyter-server-proxy runs it: it answers on 127.0.0.1 and listens nowhere else."""
-    entry = _binder_entry(tmp_path, monkeypatch)
-    port, base_url = _free_port(), "/user/test/"
-    command = [word.format(port=port, base_url=base_url) for word in entry["command"]]
-    command[0] = str(Path(sys.executable).with_name("panel"))
-    log = tmp_path / "panel.log"
-    with log.open("w") as out:  # relative notebook path: jupyter-server-proxy starts it in the server's folder
-        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, cwd=REPO,
-                                   env={**os.environ, "ATTED_EXPLORE_ATLAS": str(analysed_path)})
-    try:
-        _first_page(f"http://127.0.0.1:{port}{base_url}atted-explore/explorer", process, log)
-        assert {c.laddr.ip for c in _listening_sockets(process.pid)} == {"127.0.0.1"}
-    finally:
-        process.terminate()
-        process.wait(timeout=15)
-
-
-def _listening_sockets(pid: int):
-    import psutil
-
-    return [c for c in psutil.Process(pid).net_connections(kind="inet") if c.status == psutil.CONN_LISTEN]
 
 
 def test_session_urls_parse_with_ipv6_hosts():

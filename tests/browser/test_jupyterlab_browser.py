@@ -26,7 +26,9 @@ from .conftest import _free_port
 
 pytestmark = pytest.mark.browser
 
-NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "01_quickstart.ipynb"
+REPO = Path(__file__).resolve().parents[2]
+NOTEBOOK = REPO / "notebooks" / "01_quickstart.ipynb"
+BINDER_CONFIG = REPO / "binder" / "jupyter_server_config.py"
 LOOPBACK = {"127.0.0.1", "localhost", "[::1]", "::1"}
 #: cells whose output is a view (the cell's last line starts with this), and what the view must show.
 VIEWS = {"PCView": ("pc_view", "plot"), "CoexList": ("coex_list", "table"), "CoexViewer": ("CoexViewer(", "plot"),
@@ -66,10 +68,17 @@ PAINTED_PIXELS = 200
 
 
 @pytest.fixture(scope="module")
-def jupyterlab(tmp_path_factory):
-    """``jupyter lab`` on 127.0.0.1 (free port, token, no browser) over a copy of notebook 01; yields (url, token, log)."""
+def jupyterlab(tmp_path_factory, served_atlas):
+    """``jupyter lab`` on 127.0.0.1 (free port, token, no browser) over a copy of notebook 01; yields (url, token, log).
+
+    It loads the Binder configuration too (``binder/jupyter_server_config.py``): the Explorer behind
+    jupyter-server-proxy at ``/atted-explore/explorer``, on the small analysed demo atlas.
+    """
     root = tmp_path_factory.mktemp("lab")
     shutil.copy(NOTEBOOK, root / NOTEBOOK.name)
+    binder_repo = tmp_path_factory.mktemp("binder-repo")  # REPO_DIR: where the Binder entry finds data/
+    (binder_repo / "data").mkdir()
+    (binder_repo / "data" / "demo-small-seed0.zarr").symlink_to(served_atlas[0])
     settings = root / ".settings" / "@jupyterlab" / "notebook-extension"
     settings.mkdir(parents=True)
     # every cell stays in the page (no virtual scrolling), so each view's output can be looked at
@@ -84,16 +93,19 @@ def jupyterlab(tmp_path_factory):
         "JUPYTER_RUNTIME_DIR": str(root / ".runtime"),
         "JUPYTERLAB_SETTINGS_DIR": str(root / ".settings"),
         "JUPYTERLAB_WORKSPACES_DIR": str(root / ".workspaces"),
+        "REPO_DIR": str(binder_repo),
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",  # the proxy runs `panel`
     }
     command = [
         str(Path(sys.executable).with_name("jupyter")), "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
         "--port-retries=0", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate", "--LabApp.news_url=None",
-        "--LabApp.extension_manager=readonly",
+        "--LabApp.extension_manager=readonly", f"--config={BINDER_CONFIG}",
     ] + (["--allow-root"] if os.geteuid() == 0 else [])  # CI containers run as root
     log = root / "jupyterlab.log"
     with log.open("w") as out:
-        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=root)
+        # started in the repository, as on Binder: the proxy runs `panel serve notebooks/explorer.ipynb` from here
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=REPO)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -108,7 +120,7 @@ def jupyterlab(tmp_path_factory):
                 if time.monotonic() > deadline:
                     pytest.fail(f"jupyter lab did not answer at {url}:\n{log.read_text()}")
                 time.sleep(0.5)
-        yield url, token, log
+        yield url, token, log, process
     finally:
         process.terminate()
         try:
@@ -136,7 +148,7 @@ def _prompts(page) -> list[str]:
 
 
 def test_notebook_01_views_paint_in_jupyterlab_offline(jupyterlab, browser_context, tmp_path_factory):
-    url, token, log = jupyterlab
+    url, token, _, _ = jupyterlab
     outside = []
     browser_context.route("**/*", _offline(outside))
     page = browser_context.new_page()
@@ -184,6 +196,47 @@ def test_notebook_01_views_paint_in_jupyterlab_offline(jupyterlab, browser_conte
         assert not missing, f"views not rendered (coloured pixels per canvas, table rows): {missing}"
         assert not outside, f"requests beyond loopback (blocked, so offline they fail): {sorted(set(outside))[:10]}"
         assert not errors, f"console errors: {errors[:10]}"
+    finally:
+        page.close()
+        browser_context.unroute("**/*")
+
+
+def test_binder_proxy_entry_serves_the_explorer_through_jupyter_only(jupyterlab, browser_context, tmp_path_factory):
+    """The Explorer behind jupyter-server-proxy: painted and live (websocket through the proxy, no '*' origin).
+
+    The Panel server the proxy starts listens on 127.0.0.1 only.
+    """
+    import psutil
+
+    url, token, log, process = jupyterlab
+    outside = []
+    browser_context.route("**/*", _offline(outside))
+    page = browser_context.new_page()
+    errors = []
+    page.on("console", lambda message: message.type == "error" and errors.append(message.text))
+    page.on("pageerror", lambda error: errors.append(f"page error: {error}"))
+    try:
+        page.set_default_timeout(60_000)
+        page.goto(f"{url}/atted-explore/explorer?token={token}", timeout=240_000)  # the proxy starts Panel first
+        deadline = time.monotonic() + 90
+        while True:
+            shown = page.locator("body").evaluate(PAINTED_JS)
+            if max(shown["coloured"], default=0) >= PAINTED_PIXELS or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        shot = tmp_path_factory.mktemp("binder-proxy-screenshot") / "explorer_through_jupyter_proxy.png"
+        page.screenshot(path=str(shot))
+        print(f"screenshot: {shot}")
+        assert max(shown["coloured"], default=0) >= PAINTED_PIXELS, f"PC plot not painted through the proxy: {shown}"
+        panel_servers = [child for child in psutil.Process(process.pid).children(recursive=True)
+                         if "serve" in child.cmdline() and "notebooks/explorer.ipynb" in child.cmdline()]
+        assert panel_servers, f"no Panel server started by the proxy:\n{log.read_text()[-3000:]}"
+        listening = {c.laddr.ip for server in panel_servers for c in server.net_connections(kind="inet")
+                     if c.status == psutil.CONN_LISTEN}
+        assert listening == {"127.0.0.1"}, listening
+        assert not outside, f"requests beyond loopback: {sorted(set(outside))[:10]}"
+        assert not errors, f"console errors: {errors[:10]}"
+        assert "Refusing websocket connection" not in log.read_text()
     finally:
         page.close()
         browser_context.unroute("**/*")
