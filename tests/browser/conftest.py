@@ -53,13 +53,13 @@ def served_atlas(tmp_path_factory):
 
 
 @contextmanager
-def _serving(command: list[str], url: str, log: Path, env: dict | None = None):
-    """Run a server command until the block ends; fail with its log if it does not answer."""
+def _serving(command: list[str], url: str, log: Path, env: dict | None = None, cwd: Path | None = None):
+    """Run a server command until the block ends (yields its process); fail with its log if it does not answer."""
     with log.open("w") as out:
-        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=cwd)
     try:
         _wait_for(url, process, log)
-        yield url
+        yield process
     finally:
         process.terminate()
         try:
@@ -74,7 +74,8 @@ def app_url(served_atlas, tmp_path_factory):
     path, _ = served_atlas
     port = _free_port()
     command = [str(Path(sys.executable).with_name("atted-explore")), "serve", str(path), "--port", str(port)]
-    with _serving(command, f"http://localhost:{port}/", tmp_path_factory.mktemp("server") / "serve.log") as url:
+    url = f"http://localhost:{port}/"
+    with _serving(command, url, tmp_path_factory.mktemp("server") / "serve.log"):
         yield url
 
 
@@ -87,7 +88,8 @@ def notebook_app_url(served_atlas, tmp_path_factory):
     command = [str(Path(sys.executable).with_name("panel")), "serve", str(notebook), "--port", str(port)]
     env = {**os.environ, "ATTED_EXPLORE_ATLAS": str(path)}
     log = tmp_path_factory.mktemp("panel-serve") / "serve.log"
-    with _serving(command, f"http://localhost:{port}/explorer", log, env) as url:
+    url = f"http://localhost:{port}/explorer"
+    with _serving(command, url, log, env):
         yield url
 
 

@@ -13,16 +13,15 @@ import json
 import os
 import secrets
 import shutil
-import subprocess
 import sys
 import time
-import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
-from .conftest import _free_port
+from .conftest import _free_port, _serving
 
 pytestmark = pytest.mark.browser
 
@@ -103,30 +102,10 @@ def jupyterlab(tmp_path_factory, served_atlas):
         "--LabApp.extension_manager=readonly", f"--config={BINDER_CONFIG}",
     ] + (["--allow-root"] if os.geteuid() == 0 else [])  # CI containers run as root
     log = root / "jupyterlab.log"
-    with log.open("w") as out:
-        # started in the repository, as on Binder: the proxy runs `panel serve notebooks/explorer.ipynb` from here
-        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=REPO)
     url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"jupyter lab exited with {process.returncode}:\n{log.read_text()}")
-            try:
-                with urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=5) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                if time.monotonic() > deadline:
-                    pytest.fail(f"jupyter lab did not answer at {url}:\n{log.read_text()}")
-                time.sleep(0.5)
+    # started in the repository, as on Binder: the proxy runs `panel serve notebooks/explorer.ipynb` from there
+    with _serving(command, f"{url}/api/status?token={token}", log, env=env, cwd=REPO) as process:
         yield url, token, log, process
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 def _offline(refused: list[str]):
@@ -143,20 +122,26 @@ def _offline(refused: list[str]):
     return handle
 
 
+@contextmanager
+def _offline_page(browser_context):
+    """A new tab that reaches loopback only; yields (page, refused URLs, console errors); unroutes on exit."""
+    refused, errors = [], []
+    browser_context.route("**/*", _offline(refused))
+    page = browser_context.new_page()
+    page.on("console", lambda message: message.type == "error" and errors.append(message.text))
+    page.on("pageerror", lambda error: errors.append(f"page error: {error}"))
+    page.set_default_timeout(60_000)
+    try:
+        yield page, refused, errors
+
+
 def _prompts(page) -> list[str]:
     return page.locator(".jp-Notebook .jp-CodeCell .jp-InputArea-prompt").all_inner_texts()
 
 
 def test_notebook_01_views_paint_in_jupyterlab_offline(jupyterlab, browser_context, tmp_path_factory):
     url, token, _, _ = jupyterlab
-    outside = []
-    browser_context.route("**/*", _offline(outside))
-    page = browser_context.new_page()
-    errors = []
-    page.on("console", lambda message: message.type == "error" and errors.append(message.text))
-    page.on("pageerror", lambda error: errors.append(f"page error: {error}"))
-    try:
-        page.set_default_timeout(60_000)
+    with _offline_page(browser_context) as (page, outside, errors):
         page.goto(f"{url}/lab/tree/{NOTEBOOK.name}?token={token}")
         page.locator(".jp-Notebook .jp-CodeCell").first.wait_for()
         page.locator(".jp-StatusBar-Widget").get_by_text("| Idle").wait_for()  # the kernel is connected
@@ -196,9 +181,6 @@ def test_notebook_01_views_paint_in_jupyterlab_offline(jupyterlab, browser_conte
         assert not missing, f"views not rendered (coloured pixels per canvas, table rows): {missing}"
         assert not outside, f"requests beyond loopback (blocked, so offline they fail): {sorted(set(outside))[:10]}"
         assert not errors, f"console errors: {errors[:10]}"
-    finally:
-        page.close()
-        browser_context.unroute("**/*")
 
 
 def test_binder_proxy_entry_serves_the_explorer_through_jupyter_only(jupyterlab, browser_context, tmp_path_factory):
@@ -209,14 +191,7 @@ def test_binder_proxy_entry_serves_the_explorer_through_jupyter_only(jupyterlab,
     import psutil
 
     url, token, log, process = jupyterlab
-    outside = []
-    browser_context.route("**/*", _offline(outside))
-    page = browser_context.new_page()
-    errors = []
-    page.on("console", lambda message: message.type == "error" and errors.append(message.text))
-    page.on("pageerror", lambda error: errors.append(f"page error: {error}"))
-    try:
-        page.set_default_timeout(60_000)
+    with _offline_page(browser_context) as (page, outside, errors):
         page.goto(f"{url}/atted-explore/explorer?token={token}", timeout=240_000)  # the proxy starts Panel first
         deadline = time.monotonic() + 90
         while True:
@@ -237,6 +212,3 @@ def test_binder_proxy_entry_serves_the_explorer_through_jupyter_only(jupyterlab,
         assert not outside, f"requests beyond loopback: {sorted(set(outside))[:10]}"
         assert not errors, f"console errors: {errors[:10]}"
         assert "Refusing websocket connection" not in log.read_text()
-    finally:
-        page.close()
-        browser_context.unroute("**/*")
