@@ -35,8 +35,8 @@ def _wait_for(url: str, process: subprocess.Popen, log: Path) -> None:
     while time.monotonic() < deadline:
         if process.poll() is not None:
             pytest.fail(f"atted-explore serve exited with {process.returncode}:\n{log.read_text()}")
-        try:
-            with urllib.request.urlopen(url, timeout=5) as response:
+        try:  # the first page builds a session, slow on a busy machine: wait for it rather than retry
+            with urllib.request.urlopen(url, timeout=max(5.0, deadline - time.monotonic())) as response:
                 if response.status == 200:
                     return
         except OSError:

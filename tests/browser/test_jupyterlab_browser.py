@@ -133,6 +133,9 @@ def _offline_page(browser_context):
     page.set_default_timeout(60_000)
     try:
         yield page, refused, errors
+    finally:
+        page.close()
+        browser_context.unroute("**/*")
 
 
 def _prompts(page) -> list[str]:
