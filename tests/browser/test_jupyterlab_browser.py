@@ -34,6 +34,15 @@ VIEWS = {"PCView": ("pc_view", "plot"), "CoexList": ("coex_list", "table"), "Coe
          "Explorer": ("Explorer(", "plot")}
 RUN_TIMEOUT_MS = 150_000
 
+
+def _screenshot_folder(tmp_path_factory, name: str) -> Path:
+    """Where screenshots go: ``$ATTED_EXPLORE_ARTIFACTS/name`` when set (kept after the run, e.g. by CI), else a temporary folder."""
+    if os.environ.get("ATTED_EXPLORE_ARTIFACTS"):
+        folder = Path(os.environ["ATTED_EXPLORE_ARTIFACTS"]) / name
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+    return tmp_path_factory.mktemp(name)
+
 #: what an output shows, through shadow roots: coloured (not grey/white) pixels of each canvas, and table rows.
 PAINTED_JS = """
 (root) => {
@@ -157,13 +166,13 @@ def test_notebook_01_views_paint_in_jupyterlab_offline(jupyterlab, browser_conte
                 break
             time.sleep(0.5)
         else:
-            page.screenshot(path=str(tmp_path_factory.mktemp("jupyterlab-failure") / "not_finished.png"))
+            page.screenshot(path=str(_screenshot_folder(tmp_path_factory, "jupyterlab-failure") / "not_finished.png"))
             pytest.fail(f"notebook did not finish running: prompts {_prompts(page)}")
         cells = page.locator(".jp-Notebook .jp-CodeCell")
         sources = cells.locator(".jp-InputArea-editor").all_inner_texts()
         assert not page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']").filter(
             has_text="Traceback").count(), "a cell raised"
-        shots = tmp_path_factory.mktemp("jupyterlab-screenshots")
+        shots = _screenshot_folder(tmp_path_factory, "jupyterlab-screenshots")
         shown, missing = {}, {}
         for view, (marker, needs) in VIEWS.items():
             index = next(i for i, text in enumerate(sources) if text.strip().splitlines()[-1].startswith(marker))
@@ -202,7 +211,7 @@ def test_binder_proxy_entry_serves_the_explorer_through_jupyter_only(jupyterlab,
             if max(shown["coloured"], default=0) >= PAINTED_PIXELS or time.monotonic() > deadline:
                 break
             time.sleep(0.5)
-        shot = tmp_path_factory.mktemp("binder-proxy-screenshot") / "explorer_through_jupyter_proxy.png"
+        shot = _screenshot_folder(tmp_path_factory, "binder-proxy-screenshot") / "explorer_through_jupyter_proxy.png"
         page.screenshot(path=str(shot))
         print(f"screenshot: {shot}")
         assert max(shown["coloured"], default=0) >= PAINTED_PIXELS, f"PC plot not painted through the proxy: {shown}"
