@@ -5,15 +5,19 @@ from __future__ import annotations
 import ctypes
 import gc
 import os
-import socket
+import re
 import sys
 from pathlib import Path
 
 import holoviews as hv
 import panel as pn
+import panel.io.location as panel_location
 import xarray as xr
+from bokeh.settings import settings as bokeh_settings
 
 from .atlas import open_atlas
+from .errors import InputError
+from .serving import listening
 from .views import Explorer
 from .views._style import escape
 
@@ -65,18 +69,57 @@ def create_app(atlas: xr.DataTree | str | os.PathLike) -> pn.viewable.Viewable:
     return template
 
 
+def _location_params_for_ipv6_hosts(original):
+    """Panel's URL parser for sessions, fixed for IPv6 Host headers.
+
+    Panel 1.9 splits the Host header on ':' (``panel.io.location``), so a
+    browser at ``http://[::1]:5006`` gets a server error; the bracketed host is
+    handed to it as a plain name and put back afterwards.
+    """
+
+    def location_params(protocol, host, uri):
+        match = re.fullmatch(r"\[([0-9A-Fa-f:.]+)\](?::(\d+))?", host or "")
+        if match is None:
+            return original(protocol, host, uri)
+        placeholder = "ipv6-host" + (f":{match[2]}" if match[2] else "")
+        params = original(protocol, placeholder, uri)
+        params["hostname"] = f"[{match[1]}]"
+        params["href"] = params["href"].replace("//ipv6-host", f"//[{match[1]}]", 1)
+        return params
+
+    return location_params
+
+
 def serve(atlas_or_path: xr.DataTree | str | os.PathLike, *, port: int = 5006, address: str = "localhost",
-          show: bool = False) -> None:
-    """Serve the Explorer until interrupted; prints the URL. Binds to localhost unless told otherwise."""
+          allow_origins: tuple[str, ...] | list[str] = (), show: bool = False) -> None:
+    """Serve the Explorer until interrupted; prints the URL.
+
+    Listens on localhost unless told otherwise (see :mod:`atted_explore.serving`:
+    IPv6 literals, ``0.0.0.0``/``::`` for every interface, no empty address);
+    ``allow_origins`` are the public ``HOST[:PORT]`` of reverse proxies in front.
+    """
+    where = listening(address, port, allow_origins)  # bad addresses fail before the atlas is opened
     atlas = _atlas(atlas_or_path)
-    host = "localhost" if address in ("localhost", "127.0.0.1", "0.0.0.0", "") else address
-    origins = [f"localhost:{port}", f"127.0.0.1:{port}"] + ([f"{address}:{port}"] if host == address else [])
-    if address == "0.0.0.0":  # exposed on every interface: browsers elsewhere reach it by this machine's name
-        origins += [f"{name}:{port}" for name in {socket.gethostname(), socket.getfqdn()}]
-    name = Path(str(atlas_or_path)).name if not isinstance(atlas_or_path, xr.DataTree) else "atlas"
-    print(f"atted_explore: serving {name} at http://{host}:{port}", flush=True)
-    pn.serve(
-        {"/": lambda: create_app(atlas)}, port=port, address=address, show=show,
-        websocket_origin=origins, title="atted_explore", threaded=False, print_url=False,
-        liveness=True,  # GET /liveness answers at once: probes never make the server build a page
-    )
+    name = atlas.attrs.get("name", "atlas") if isinstance(atlas_or_path, xr.DataTree) else Path(atlas_or_path).name
+    try:
+        server = pn.serve(
+            {"/": lambda: create_app(atlas)}, port=port, address=where.bind, show=show, start=False,
+            title="atted_explore", print_url=False, verbose=False,
+            liveness=True,  # GET /liveness answers at once: probes never make the server build a page
+        )
+    except OSError as error:  # the port is taken, or the address is not one of this machine's
+        raise InputError(f"--address {address} --port {port}: cannot listen there ({error.strerror or error})") from None
+    print(f"atted_explore: serving {name} at {where.url}", flush=True)
+    if where.every_interface:
+        print(f"atted_explore: listening on every {where.every_interface} interface: anyone who can reach this "
+              "machine can open the app", flush=True)
+    # Bokeh's own origin list cannot hold IPv6 literals; its documented setting takes exact host[:port] entries
+    bokeh_settings.allowed_ws_origin.set_value(list(where.origins))
+    original_params = panel_location._get_location_params
+    panel_location._get_location_params = _location_params_for_ipv6_hosts(original_params)
+    try:
+        server.start()
+        server.io_loop.start()
+    finally:
+        bokeh_settings.allowed_ws_origin.unset_value()
+        panel_location._get_location_params = original_params

@@ -21,16 +21,22 @@ from .io.assemble import ISOFORMS, OrthologInput, SpeciesInput
 from .io.ids import JoinWarning
 
 
-def _serve(path: Path, args: argparse.Namespace) -> None:
+def _serve(atlas, args: argparse.Namespace) -> None:
     from .app import serve
 
-    serve(path, port=args.port, address=args.address)
+    serve(atlas, port=args.port, address=args.address, allow_origins=args.allow_origin)
 
 
 def _add_serve_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=5006, help="port to serve on (default 5006)")
     parser.add_argument(
-        "--address", default="localhost", help="address to bind (default localhost; 0.0.0.0 exposes it)"
+        "--address", default="localhost",
+        help="address to listen on: localhost (default), 127.0.0.1, ::1 or [::1], a host name or IP of this machine; "
+             "0.0.0.0 (IPv4) or :: (IPv6) listens on every interface; an empty address is refused",
+    )
+    parser.add_argument(
+        "--allow-origin", dest="allow_origin", action="append", default=[], metavar="HOST[:PORT]",
+        help="public host of a reverse proxy whose pages may use the app (repeatable; no wildcards)",
     )
 
 
@@ -47,8 +53,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    open_atlas(args.path)  # a clear error now rather than a broken page later
-    _serve(Path(args.path), args)
+    _serve(open_atlas(args.path), args)  # opened once: a clear error now rather than a broken page later
     return 0
 
 
@@ -106,7 +111,8 @@ def add_build_arguments(parser: argparse.ArgumentParser) -> None:
     source.add_argument("--expression", action=_SpeciesOption, type=Path, metavar="FILE",
                         help="genes x samples matrix (TSV/CSV[.gz], Parquet, .h5ad)")
     source.add_argument("--samples", action=_SpeciesOption, type=Path, metavar="FILE",
-                        help="sample table (long, or paired wide treated/control)")
+                        help="sample table (long, or paired wide treated/control); without it, sample IDs "
+                             "come from the matrix columns and sample fields stay empty")
     source.add_argument("--gene-sets", dest="gene_sets", action=_AppendToSpecies, type=Path, metavar="FILE",
                         help="KEGG-style, GMT or PMN pathway file (repeatable)")
     source.add_argument("--go", action=_SpeciesOption, type=Path, metavar="FILE",
@@ -137,18 +143,17 @@ def _build_inputs(args: argparse.Namespace) -> tuple[list[SpeciesInput], list[Or
         species, orthologs, description = recipe_inputs(args.dataset)
     else:
         if not args.species:
-            raise InputError("nothing to build: give --dataset NAME or --species NODE --expression FILE --samples FILE")
+            raise InputError("nothing to build: give --dataset NAME or --species NODE --expression FILE [--samples FILE]")
         species = []
         for group in args.species:
-            missing = [f"--{o}" for o in ("expression", "samples") if o not in group]
-            if missing:
-                raise InputError(f"--species {group['node']}: missing {' and '.join(missing)}")
+            if "expression" not in group:
+                raise InputError(f"--species {group['node']}: missing --expression FILE")
             isoforms = group.get("isoforms", "none")
             species.append(
                 SpeciesInput(
                     node=group["node"],
                     expression=group["expression"],
-                    samples=group["samples"],
+                    samples=group.get("samples"),
                     gene_sets=group.get("gene_sets", []),
                     go=group.get("go"),
                     transform=group.get("transform", "log2p1"),
@@ -161,8 +166,15 @@ def _build_inputs(args: argparse.Namespace) -> tuple[list[SpeciesInput], list[Or
     return species, orthologs, description
 
 
+def _print_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Warnings during a build as one line each, like the errors (no source line echoed)."""
+    print(f"warning: {message}", file=sys.stderr, flush=True)
+
+
 def _print_join_reports(atlas) -> None:
     for node_name, child in atlas.children.items():
+        if not child.attrs.get("samples_source"):
+            print(f"  {node_name} samples: no sample table; {child.sizes['sample']:,} sample IDs from the matrix columns, fields empty")
         for key, counts in child.attrs.get("join_reports", {}).items():
             print(f"  {node_name} {key}: {counts['matched']:,} of {counts['ids']:,} IDs matched, {counts['unmatched']:,} unmatched")
 
@@ -185,6 +197,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", category=JoinWarning)  # printed below from the node attrs
+            warnings.showwarning = _print_warning  # restored when the block ends
             path = build.build_atlas(
                 species, orthologs, out=args.out, overwrite=args.overwrite, name=args.dataset or args.out.stem,
                 description=description, n_bags=args.bags, top_k=args.top_k, seed=args.seed, client=client,

@@ -32,13 +32,13 @@ def serve_command(atlas: Path, port: int) -> list[str]:
     return [str(Path(sys.executable).with_name("atted-explore")), "serve", str(atlas), "--port", str(port)]
 
 
-def wait_for(url: str, process: subprocess.Popen, log: Path) -> None:
-    """Wait for the server's cheap ``/liveness`` endpoint, then for one full page (which builds a session).
+def wait_for(url: str, process: subprocess.Popen, log: Path, probe: str | None = None) -> None:
+    """Wait for a cheap ``probe`` URL (default: the server's ``/liveness``), then for ``url`` once.
 
-    Polling the page itself with short timeouts would queue a session build per attempt.
+    Polling a page that builds a session with short timeouts would queue one build per attempt.
     """
     scheme, _, host = url.split("/", 3)[:3]
-    liveness = f"{scheme}//{host}/liveness"
+    liveness = probe or f"{scheme}//{host}/liveness"
     deadline = time.monotonic() + START_TIMEOUT
     while True:
         if process.poll() is not None:
@@ -59,12 +59,14 @@ def wait_for(url: str, process: subprocess.Popen, log: Path) -> None:
 
 
 @contextmanager
-def serving(command: list[str], url: str, log: Path, env: dict | None = None):
-    """Run a server command until the block ends; yields the process once ``url`` answers."""
+def serving(
+    command: list[str], url: str, log: Path, env: dict | None = None, cwd: Path | None = None, probe: str | None = None
+):
+    """Run a server command until the block ends; yields the process once ``url`` answers (see :func:`wait_for`)."""
     with log.open("w") as out:
-        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=cwd)
     try:
-        wait_for(url, process, log)
+        wait_for(url, process, log, probe)
         yield process
     finally:
         process.terminate()

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from atted_explore.atlas import validate_node
+from atted_explore.errors import InputError
 from atted_explore.io import parse_folder_name, read_atted, read_sample_list
 
 GENES = ["814630", "814631", "814632", "814633", "814634"]
@@ -150,3 +151,71 @@ def test_real_sample_list_annotates_a_platform_folder(tmp_path, shared_data):
     assert list(node["sample"].values) == list(runs)
     assert node["study"].values.tolist() == ["DRP001015"] * 3 + ["DRP002301"]
     assert node["title"].values[0].startswith("Mechanism") and node["title"].values[3].startswith("RNAseq of PhyAB")
+
+
+# ------------------------------------------------------------------ whatever the folder is called
+
+
+def _same_node(node, reference):
+    assert node.attrs["node"] == "Ath-r" and node.attrs["species"] == "Arabidopsis thaliana"
+    np.testing.assert_array_equal(node["coex_partner"].values, reference["coex_partner"].values)
+    np.testing.assert_array_equal(node["expression"].values, reference["expression"].values)
+    assert list(node["sample"].values) == RUNS
+
+
+def test_a_renamed_download_folder_reads_the_same(tmp_path):
+    reference = read_atted(write_platform_folder(tmp_path / "ref"))
+    renamed = write_platform_folder(tmp_path / "other").rename(tmp_path / "my ATTED download (1)")
+    node = read_atted(renamed)
+    _same_node(node, reference)
+    # species, platform and dataset from the files inside, version and counts from the coexpression folder
+    assert node.attrs["atted_dataset"] == "c7-0" and node.attrs["atted_version"] == "22-05"
+    assert node.attrs["atted_genes"] == 5 and node.attrs["coex_method"].endswith("(ls)")
+    archive = shutil.make_archive(str(tmp_path / "download"), "zip", root_dir=renamed.parent, base_dir=renamed.name)
+    _same_node(read_atted(archive), reference)
+
+
+def test_files_named_by_a_versioned_prefix_in_any_folder(tmp_path):
+    folder = tmp_path / "expression_files"
+    folder.mkdir()
+    prefix = "Osa-r.v21-11.G5-S3"
+    header = "gene\t" + "\t".join(RUNS)
+    (folder / f"{prefix}.expression.combat.txt").write_text(
+        "\n".join([header, *(f"{g}\t1.5\t2.5\t{i}.25" for i, g in enumerate(GENES))]) + "\n"
+    )
+    (folder / f"{prefix}.run_info.txt").write_text("run\ttissue\n" + "".join(f"{r}\tleaf\n" for r in RUNS))
+    node = read_atted(folder)
+    assert node.attrs["node"] == "Osa-r" and node.attrs["species"] == "Oryza sativa"
+    assert node.attrs["atted_version"] == "21-11" and node.attrs["atted_samples"] == 3
+    assert node["tissue"].values.tolist() == ["leaf"] * 3
+
+
+def test_a_coexpression_folder_inside_any_folder(tmp_path):
+    write_coex_folder(tmp_path / "unzipped" / COEX)
+    node = read_atted(tmp_path / "unzipped")
+    assert node.attrs["node"] == "Ath-r" and node.attrs["atted_version"] == "22-05" and list(node["gene"].values) == GENES
+
+
+def test_nothing_inside_names_the_species(tmp_path):
+    folder = tmp_path / "download"
+    folder.mkdir()
+    header = "gene\t" + "\t".join(RUNS)
+    (folder / "mine.expression.combat.txt").write_text("\n".join([header, *(f"{g}\t1\t2\t3" for g in GENES)]) + "\n")
+    with pytest.raises(InputError, match=r"download: nothing inside names the species and platform.*node='Ath-r'"):
+        read_atted(folder)
+    node = read_atted(folder, node="Gma-r")  # the user names it
+    assert node.attrs["node"] == "Gma-r" and node.attrs["species"] == "Glycine max" and node.sizes["gene"] == 5
+    with pytest.raises(InputError, match="node 'soy': expected a species platform such as 'Ath-r'"):
+        read_atted(folder, node="soy")
+
+
+def test_names_that_disagree_are_refused(tmp_path):
+    folder = write_platform_folder(tmp_path / "mixed")
+    write_coex_folder(folder / "Osa-r.v22-05.G5-S3.combat_pca.subagging.ls.d")
+    with pytest.raises(InputError, match="files inside name different species platforms"):
+        read_atted(folder)
+    misnamed = write_platform_folder(tmp_path / "x").rename(tmp_path / "Osa-r.c1-0")
+    with pytest.raises(InputError, match=r"the folder name 'Osa-r.c1-0' says Osa-r but .* inside is Ath-r"):
+        read_atted(misnamed)
+    with pytest.raises(InputError, match=r"node says Zma-r but .* inside is Ath-r"):
+        read_atted(write_platform_folder(tmp_path / "y"), node="Zma-r")

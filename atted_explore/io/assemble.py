@@ -18,7 +18,7 @@ from .. import __version__
 from ..atlas import SAMPLE_FIELDS
 from ..errors import InputError
 from . import ids, tables
-from .atted import SPECIES_NAMES
+from .atted_names import SPECIES_NAMES
 from .genesets import attach_gene_sets, read_gene_sets
 from .go import biological_process_sets, localization, read_go_annotations, read_go_parents
 from .orthologs import orthogroup_members, rbh_members, read_orthogroups, read_rbh
@@ -30,6 +30,8 @@ ISOFORMS = (*tables.ISOFORM_COMBINE, "none")
 class SpeciesInput:
     """The files of one species platform node (``node``, e.g. ``"Ath-r"``).
 
+    ``samples``: the sample table, or ``None`` when there is none: sample IDs
+    then come from the matrix columns and the sample fields stay empty.
     ``gene_set_checks``: gene-set files whose join is only reported (e.g. a
     pathway table of another genome version), never attached nor required.
     ``combine_isoforms``: how transcripts of one gene combine (``"sum"`` for
@@ -38,7 +40,7 @@ class SpeciesInput:
 
     node: str
     expression: Path
-    samples: Path
+    samples: Path | None = None
     gene_sets: list[Path] = field(default_factory=list)
     go: Path | None = None
     transform: str = "log2p1"
@@ -64,17 +66,20 @@ def load_species(spec: SpeciesInput, go_parents: Path | None = None):
     expression = tables.read_expression(
         spec.expression, transform=spec.transform, combine_isoforms=spec.combine_isoforms, id_rule=rule
     )
-    samples = tables.read_samples(spec.samples)
-    samples = tables.align_samples(expression, samples, str(spec.expression), str(spec.samples))
     reports: dict[str, dict] = {}
-    _record(
-        reports,
-        "samples",
-        ids.map_ids(
-            expression["sample"].values, samples.index, ids.IdRule(case_insensitive=False),
-            what=f"samples {spec.samples}", onto=f"{spec.node} expression columns",
-        ),
-    )
+    if spec.samples is None:  # sample IDs from the matrix columns, no annotation
+        samples = pd.DataFrame(index=pd.Index(expression["sample"].values, dtype=object, name="sample"))
+    else:
+        samples = tables.read_samples(spec.samples)
+        samples = tables.align_samples(expression, samples, str(spec.expression), str(spec.samples))
+        _record(
+            reports,
+            "samples",
+            ids.map_ids(
+                expression["sample"].values, samples.index, ids.IdRule(case_insensitive=False),
+                what=f"samples {spec.samples}", onto=f"{spec.node} expression columns",
+            ),
+        )
     sample_coords = {
         column: ("sample", samples[column].astype(str).to_numpy(dtype=object))
         for column in samples.columns
@@ -90,7 +95,7 @@ def load_species(spec: SpeciesInput, go_parents: Path | None = None):
             "species_code": spec.node[:3],
             "platform": spec.node.split("-", 1)[1] if "-" in spec.node else "",
             "expression_source": str(spec.expression),
-            "samples_source": str(spec.samples),
+            "samples_source": str(spec.samples or ""),
             "transform": spec.transform,
             "combine_isoforms": spec.combine_isoforms or "none",
         },
@@ -133,7 +138,7 @@ def assemble_atlas(
 ):
     """An unanalysed atlas (``xarray.DataTree``): one node per species, orthologs at the root."""
     if not species:
-        raise InputError("no species given; expected at least one --species with --expression and --samples")
+        raise InputError("no species given; expected at least one --species with --expression (and optionally --samples)")
     node_names = [s.node for s in species]
     if len(set(node_names)) != len(node_names):
         raise InputError(f"species nodes {node_names}: each node name must be given once")
@@ -169,7 +174,7 @@ def _provenance(species: list[SpeciesInput], orthologs: list[OrthologInput]) -> 
         "species": {
             s.node: {
                 "expression": str(s.expression),
-                "samples": str(s.samples),
+                "samples": str(s.samples or ""),
                 "gene_sets": [str(p) for p in s.gene_sets],
                 "go": str(s.go) if s.go else "",
             }

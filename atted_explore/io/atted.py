@@ -3,7 +3,8 @@
 Layouts read (zipped or not; a ``.zip`` anywhere is checked for zip slip and
 zip bombs before it is extracted into a temporary folder):
 
-Platform folder ``{Sp}-{p}.c{N}-{M}`` (e.g. ``Ath-r.c7-0``), holding any of
+A download folder (a platform folder ``{Sp}-{p}.c{N}-{M}`` such as
+``Ath-r.c7-0``, or any folder name), holding any of
 
 * ``{Sp}-{p}.v{YY-MM}.G{genes}-S{samples}.{method}.{ls|z|mrgeo}.d`` — the
   coexpression folder: one file per query gene, named by its (Entrez) gene
@@ -24,8 +25,9 @@ Platform folder ``{Sp}-{p}.c{N}-{M}`` (e.g. ``Ath-r.c7-0``), holding any of
   node attributes (``genes.txt`` also fixes the gene order without a matrix).
 
 A coexpression folder can also be read on its own. Species, platform,
-version and gene/sample counts come from the folder names, never from a
-list of known dataset IDs.
+version and gene/sample counts come from the names of the files and folders
+inside (``atted_names``), never from a list of known dataset IDs; the
+download folder's own name is only a hint.
 """
 
 from __future__ import annotations
@@ -42,41 +44,15 @@ import xarray as xr
 
 from ..errors import FormatError, InputError, UnsafeArchiveError
 from .archive import extract_zip
+from .atted_names import (
+    COEX_FOLDER, SPECIES_NAMES, UMAP_FILE, UMAP_SUBSETS, identity, name_prefix, parse_folder_name, parsed_name,
+)
 from .ids import IdRule, map_ids
 from .tables import read_expression, read_table_lines, sample_field_name
 from .text import read_text
 
-SPECIES_NAMES = {
-    "Ath": "Arabidopsis thaliana",
-    "Bra": "Brassica rapa",
-    "Gma": "Glycine max",
-    "Mtr": "Medicago truncatula",
-    "Osa": "Oryza sativa",
-    "Ppo": "Populus trichocarpa",
-    "Sly": "Solanum lycopersicum",
-    "Vvi": "Vitis vinifera",
-    "Zma": "Zea mays",
-    "Ptr": "Populus trichocarpa",
-    "Nta": "Nicotiana tabacum",
-    "Hvu": "Hordeum vulgare",
-    "Tae": "Triticum aestivum",
-    "Sbi": "Sorghum bicolor",
-    "Egr": "Eucalyptus grandis",
-    "Csa": "Cucumis sativus",
-    "Cre": "Chlamydomonas reinhardtii",
-    "Mpo": "Marchantia polymorpha",
-    "Ppa": "Physcomitrium patens",
-}
-SPECIES = r"(?P<code>[A-Z][a-z]{2})-(?P<platform>[a-z][a-z0-9]*)"
-COEX_FOLDER = re.compile(
-    rf"^{SPECIES}\.v(?P<version>\d{{2}}-\d{{2}})\.G(?P<genes>\d+)-S(?P<samples>\d+)\.(?P<method>.+)\.(?P<kind>ls|z|mrgeo)\.d$"
-)
-PLATFORM_FOLDER = re.compile(rf"^{SPECIES}\.(?P<dataset>c\d+-\d+)$")
-SAMPLE_LIST = re.compile(rf"^{SPECIES}(\.v(?P<version>\d{{2}}-\d{{2}}))?\.G(?P<genes>\d+)-S(?P<samples>\d+)\.list\.txt$")
 COEX_KINDS = ("ls", "z", "mrgeo")
 MAX_ZIP_NESTING = 2
-UMAP_SUBSETS = {"": "all", "_nucl": "nucleus", "_mito": "mitochondrion", "_chlo": "chloroplast"}
-UMAP_FILE = re.compile(r"^(?P<prefix>.*?)(?P<subset>_nucl|_mito|_chlo)?\.umap\.txt$")
 RUN_ID = re.compile(r"^[SDE]R[RXS]\d+$|^GSM\d+$")
 STUDY_ID = re.compile(r"^[SDE]RP\d+$|^PRJ[A-Z]+\d+$|^GSE\d+$")
 SMALL_FILES = ("date", "method", "type", "KEGG")
@@ -84,23 +60,6 @@ SMALL_FILES = ("date", "method", "type", "KEGG")
 NAME_ATTRS = {"method": "coex_method", "kind": "coex_kind"}
 #: run accessions compare exactly (trimmed only).
 EXACT = IdRule(case_insensitive=False)
-
-
-def parse_folder_name(name: str) -> dict[str, str | int]:
-    """Species code, platform, and (when present) version, dataset, counts, method and kind of an ATTED-II name."""
-    name = name.removesuffix(".zip")
-    for pattern in (COEX_FOLDER, PLATFORM_FOLDER, SAMPLE_LIST):
-        match = pattern.match(name)
-        if match:
-            parsed = {k: v for k, v in match.groupdict().items() if v is not None}
-            for count in ("genes", "samples"):
-                if count in parsed:
-                    parsed[count] = int(parsed[count])
-            return parsed
-    raise FormatError(
-        f"{name}: name does not parse as an ATTED-II folder; expected '{{Sp}}-{{p}}.c{{N}}-{{M}}' (e.g. Ath-r.c7-0) "
-        "or '{Sp}-{p}.v{YY-MM}.G{genes}-S{samples}.{method}.{ls|z|mrgeo}.d'"
-    )
 
 
 # ----------------------------------------------------------------------- file layout
@@ -119,6 +78,8 @@ class Layout:
     umap: dict[str, Path] = field(default_factory=dict)
     small: dict[str, Path] = field(default_factory=dict)
     genes_txt: Path | None = None
+    #: what each named file or folder says about species, platform, version: ``{name: parsed}``.
+    identities: dict[str, dict[str, str | int]] = field(default_factory=dict)
 
 
 def _unpack(path: Path, scratch: Path) -> Path:
@@ -161,11 +122,16 @@ def _layout(root: Path, scratch: Path, zip_depth: int) -> Layout:
     layout = Layout()
     if COEX_FOLDER.match(root.name):
         layout.coex_folder = root
+        layout.identities[root.name] = parse_folder_name(root.name)
         return layout
     for path in _files(root, scratch, zip_depth):
         name, parent = path.name, path.parent.name
+        prefix = name_prefix(name)
+        parsed = parsed_name(prefix) if prefix else None
+        if parsed:
+            layout.identities[name] = parsed
         if parent.endswith(tuple(f".{k}.d" for k in COEX_KINDS)):
-            parse_folder_name(parent)  # a coexpression folder with a broken name is refused
+            layout.identities[parent] = parse_folder_name(parent)  # a coexpression folder with a broken name is refused
             layout.coex_folder = path.parent
         elif name.endswith(".expression.combat.txt"):
             layout.expression = path
@@ -351,18 +317,20 @@ def _genes(layout: Layout, expression: xr.DataArray | None, source: Path) -> pd.
     )
 
 
-def read_atted(path: str | os.PathLike, top_k: int = 2000) -> xr.Dataset:
+def read_atted(path: str | os.PathLike, top_k: int = 2000, *, node: str | None = None) -> xr.Dataset:
     """One species node from an ATTED-II bulk download (folder or zip; see the module doc).
 
-    The node's name is ``node.attrs["node"]`` (e.g. ``"Ath-r"``); ``top_k``
-    strongest partners per gene are kept.
+    Species, platform and version come from the names of the files and
+    folders inside, whatever the downloaded folder itself is called (its name
+    is only a hint); ``node`` (e.g. ``"Ath-r"``) names the species platform
+    when nothing inside does. The node's name is ``node.attrs["node"]``;
+    ``top_k`` strongest partners per gene are kept.
     """
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: no such file or folder")
     if top_k < 1:
         raise InputError(f"top_k {top_k}: expected a positive number of partners")
-    parsed = parse_folder_name(path.name)
     with tempfile.TemporaryDirectory(prefix="atted-read-") as scratch:
         root = _unpack(path, Path(scratch))
         if not root.is_dir():
@@ -371,14 +339,7 @@ def read_atted(path: str | os.PathLike, top_k: int = 2000) -> xr.Dataset:
             layout = _layout(root, Path(scratch), zip_depth=int(path.name.endswith(".zip")))
         except UnsafeArchiveError as error:  # raised on a scratch copy: say which input it came from
             raise UnsafeArchiveError(f"{path}: inside it, {error}") from None
-        if layout.coex_folder is not None:
-            coex_parsed = parse_folder_name(layout.coex_folder.name)
-            if coex_parsed["code"] != parsed["code"] or coex_parsed["platform"] != parsed["platform"]:
-                raise FormatError(
-                    f"{layout.coex_folder}: species/platform {coex_parsed['code']}-{coex_parsed['platform']} differ from "
-                    f"the folder {path.name}"
-                )
-            parsed = {**coex_parsed, **parsed}
+        parsed = identity(path, layout.identities, node)
         expression = read_expression(layout.expression, transform="none") if layout.expression else None
         genes = _genes(layout, expression, path)
         data_vars: dict[str, tuple] = {}
@@ -396,7 +357,7 @@ def read_atted(path: str | os.PathLike, top_k: int = 2000) -> xr.Dataset:
         elif runs is not None:
             coords["sample"] = np.asarray(runs, dtype=object)
         if layout.coex_folder is not None:
-            arrays = _coexpression(layout.coex_folder, str(parsed["kind"]), genes, top_k)
+            arrays = _coexpression(layout.coex_folder, str(parse_folder_name(layout.coex_folder.name)["kind"]), genes, top_k)
             for name, array in arrays.items():
                 data_vars[name] = (("gene", "rank"), array)
             coords["rank"] = np.arange(1, arrays["coex_partner"].shape[1] + 1)
@@ -416,10 +377,10 @@ def read_atted(path: str | os.PathLike, top_k: int = 2000) -> xr.Dataset:
             data_vars["coexmap"] = (("gene", "subset", "xy"), maps)
             coords["subset"] = np.array(subsets, dtype=object)
             coords["xy"] = np.array(["x", "y"], dtype=object)
-        node = xr.Dataset(data_vars, coords=coords)
-        node.attrs.update(_small_attrs(layout))
+        out = xr.Dataset(data_vars, coords=coords)
+        out.attrs.update(_small_attrs(layout))
     code = str(parsed["code"])
-    node.attrs.update(
+    out.attrs.update(
         {
             "node": f"{code}-{parsed['platform']}",
             "species": SPECIES_NAMES.get(code, code),
@@ -430,6 +391,6 @@ def read_atted(path: str | os.PathLike, top_k: int = 2000) -> xr.Dataset:
         }
     )
     if "kind" in parsed:
-        node.attrs["coex_method"] = f"ATTED-II {parsed.get('method', '')} ({parsed['kind']})"
-    return node
+        out.attrs["coex_method"] = f"ATTED-II {parsed.get('method', '')} ({parsed['kind']})"
+    return out
 

@@ -18,6 +18,7 @@ import csv
 import io
 import os
 import re
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -40,7 +41,17 @@ SAMPLE_FIELD_ALIASES = {
 #: fields whose values are categories: spellings that differ only by case are unified.
 CATEGORICAL_FIELDS = ("study", "tissue", "treatment")
 TRANSFORMS = ("log2p1", "none")
+#: above this maximum, values given as log2 (transform "none") look linear: log2 of a TPM is at most ~20.
+LINEAR_LOOKING_MAX = 1000.0
+#: below this maximum, values to be log-transformed (transform "log2p1") look already logged.
+LOGGED_LOOKING_MAX = 30.0
 ISOFORM_COMBINE = ("sum", "mean", "max")
+
+
+
+
+class TransformWarning(UserWarning):
+    """An expression matrix's values do not look like what its transform expects (linear vs log2)."""
 
 
 # ------------------------------------------------------------------ delimited text
@@ -353,8 +364,10 @@ def read_expression(
         row, col = np.argwhere(values < 0)[0]
         raise FormatError(
             f"{path}, gene {genes[row]!r}, sample {samples[col]!r}: negative value {values[row, col]:g} "
-            "cannot be log-transformed; expected non-negative linear values (TPM, counts) or transform='none'"
+            "cannot be log-transformed; expected non-negative linear values (TPM, counts) or transform 'none' "
+            "(--transform none) for log values"
         )
+    check_transform(values, transform, path)
     if combine_isoforms:
         rule = id_rule or IdRule()
         frame = pd.DataFrame(values, index=rule.gene_ids(genes), columns=samples)
@@ -374,6 +387,37 @@ def read_expression(
         name="expression",
         attrs={"source": str(path), "transform": transform, "combine_isoforms": combine_isoforms or "none"},
     )
+
+
+def check_transform(values: np.ndarray, transform: str, source) -> None:
+    """Warn (:class:`TransformWarning`) when values do not look like what ``transform`` expects.
+
+    ``"none"`` (values are log2) with a maximum above :data:`LINEAR_LOOKING_MAX`
+    looks like linear TPM or counts; ``"log2p1"`` (values are linear) with
+    fractional values and a positive maximum below :data:`LOGGED_LOOKING_MAX`
+    looks already logged (a whole TPM matrix almost always reaches hundreds;
+    small whole numbers are plausible counts). Only a warning: a matrix can
+    be unusual on purpose.
+    """
+    if values.size == 0:
+        return
+    top = float(values.max())
+    if transform == "none" and top > LINEAR_LOOKING_MAX:
+        warnings.warn(
+            f"{source}: transform 'none' (values are log2) but the maximum is {top:,.6g}, above "
+            f"{LINEAR_LOOKING_MAX:,.0f}: these look like linear values (TPM, counts); if so use transform "
+            "'log2p1' (--transform log2p1)",
+            TransformWarning,
+            stacklevel=3,
+        )
+    elif transform == "log2p1" and 0 < top < LOGGED_LOOKING_MAX and not np.array_equal(values, np.round(values)):
+        warnings.warn(
+            f"{source}: transform 'log2p1' (values are linear) but the maximum is {top:.6g}, below "
+            f"{LOGGED_LOOKING_MAX:.0f}: these look like log values already; if so use transform 'none' "
+            "(--transform none)",
+            TransformWarning,
+            stacklevel=3,
+        )
 
 
 # ------------------------------------------------------------------- sample tables
