@@ -129,6 +129,6 @@ def test_the_pc_summary_view_shows_html_labels_as_text(stub, node):
     labelled = ae.interpret_pcs(node, summarizer=ChatSummarizer(f"{stub[0]}/html", "m", api_key=SECRET), pcs=[1],
                                 progress=False)
     view = PCSummary(labelled)
-    html = view.__panel__()[0].header.object + view.card_html(1)
+    html = view._cards[0].header.object + view.card_html(1)
     assert "&lt;img src=x onerror=&quot;window.__xss=1&quot;&gt;light &amp; &lt;b&gt;dark&lt;/b&gt;" in html
     assert "<img" not in html and "<b>dark" not in html and SECRET not in html

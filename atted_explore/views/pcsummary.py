@@ -12,6 +12,7 @@ from ..compute.pc_genes import SIDES
 from ..compute.pc_samples import plain_text
 from . import _style
 from ._data import resident
+from ._guard import contained, problem_pane
 
 SIDE_TITLES = {"positive": "Positive end (+)", "negative": "Negative end (−)"}
 NO_INTERPRETATION = (
@@ -64,10 +65,13 @@ class PCSummary(pn.viewable.Viewer):
 
     def __init__(self, node: xr.Dataset | xr.DataTree, **params):
         super().__init__(node=resident(node), **params)
+        self._problem = problem_pane()
         self._cards = pn.Column(sizing_mode="stretch_width", css_classes=["pc-summary"])
+        self._layout = pn.Column(self._problem, self._cards, sizing_mode="stretch_width")
         self._render()
 
     @param.depends("node", "pcs", "alpha", "n_sets", "n_terms", watch=True)
+    @contained
     def _render(self) -> None:
         if not has_interpretation(self.node):
             self._tables = None
@@ -163,4 +167,4 @@ class PCSummary(pn.viewable.Viewer):
         return pn.Card(button, body, header=header, collapsed=pc != self.shown_pcs()[0], sizing_mode="stretch_width")
 
     def __panel__(self) -> pn.viewable.Viewable:
-        return self._cards
+        return self._layout
