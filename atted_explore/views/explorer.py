@@ -34,11 +34,13 @@ class AtlasOverview(pn.viewable.Viewer):
             f"<p>{_style.escape(attrs.get('description', ''))}</p>"
             + (f"<details><summary>Provenance</summary><ul>{items}</ul></details>" if items else "")
         )
-        return pn.Column(
-            pn.pane.HTML(text, sizing_mode="stretch_width"),
-            pn.pane.DataFrame(overview_table(self.atlas), index=False, escape=True, sizing_mode="stretch_width"),
-            sizing_mode="stretch_width",
+        table = overview_table(self.atlas)
+        species = pn.Card(
+            pn.pane.DataFrame(table, index=False, escape=True, sizing_mode="stretch_width"),
+            title=f"{len(table)} species: genes, samples, studies, PCs and what is computed",
+            collapsed=True, sizing_mode="stretch_width",
         )
+        return pn.Column(pn.pane.HTML(text, sizing_mode="stretch_width"), species, sizing_mode="stretch_width")
 
 
 class Explorer(pn.viewable.Viewer):
