@@ -2,10 +2,12 @@
 
 GraphML needs nothing here: the graphs of :func:`~atted_explore.compute.gene_network.network`
 carry only str, int, float and bool attributes, so ``networkx.write_graphml(graph, path)``
-writes them as they are (:func:`graphml_text` gives the same text for a download).
+writes them as they are (:func:`graphml_bytes` gives the same file for a download).
 """
 
 from __future__ import annotations
+
+import io
 
 import networkx as nx
 import pandas as pd
@@ -56,6 +58,8 @@ def edge_list(graph: nx.Graph) -> pd.DataFrame:
     return table.dropna(axis=1, how="all").loc[:, lambda t: [c for c in t.columns if c in EDGE_COLUMNS]]
 
 
-def graphml_text(graph: nx.Graph) -> str:
-    """The graph as GraphML (what ``networkx.write_graphml`` writes)."""
-    return "\n".join(nx.generate_graphml(graph))
+def graphml_bytes(graph: nx.Graph) -> bytes:
+    """The GraphML file ``networkx.write_graphml`` writes for the graph, as bytes (for a download)."""
+    buffer = io.BytesIO()
+    nx.write_graphml(graph, buffer)
+    return buffer.getvalue()
