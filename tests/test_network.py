@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import math
 
@@ -257,3 +258,38 @@ def test_bad_inputs_give_clear_errors(node, conserved_genes):
     genes = list(conserved_genes)
     ae.network(node, genes)
     assert genes == conserved_genes  # the input list is not modified
+
+
+# ------------------------------------------------------------------ the view (no browser)
+
+
+def test_network_drawer_draws_compares_and_reports(atlas, conserved_genes):
+    from atted_explore.views import NetworkDrawer
+    from atted_explore.views.network import GENE_SET, LISTED, MODULE, edge_frame
+
+    drawer = NetworkDrawer(atlas, species="Ath-r")
+    drawer.__panel__()
+    assert drawer.main.graph is None and "Paste gene IDs" in drawer._summary.object
+    drawer.genes = [*conserved_genes, "<script>x</script>"]  # as the Explorer sends a list
+    assert drawer._text.value.splitlines()[0] == conserved_genes[0]
+    assert set(drawer.main.graph) == set(conserved_genes)
+    assert "&lt;script&gt;x&lt;/script&gt;" in drawer._summary.object and "<script>" not in drawer._summary.object
+    drawer.compare_with = "Zma-r"
+    stats = drawer.compared.graph.graph
+    assert f"{stats['conserved_edges']} edges conserved" in drawer._summary.object
+    assert edge_frame(drawer.main.graph)["conserved"].sum() == stats["conserved_edges"]
+    for color_by in (MODULE, GENE_SET, LISTED):
+        drawer.color_by = color_by
+        categories, key = drawer.categories(drawer.main._frame, "main")
+        assert set(categories.categories) <= set(key)
+    drawer.param.update(color_by=GENE_SET, gene_set=atlas.attrs["truth_conserved_module"])
+    categories, _ = drawer.categories(drawer.compared._frame, "compared")
+    assert (categories == "in Photosynthesis (light reactions)").sum() == drawer.compared.graph.number_of_nodes()
+    drawer.main.tapped = conserved_genes[1]  # what a click on a node does
+    assert drawer.gene == conserved_genes[1] and conserved_genes[1] in drawer._clicked.object
+    graphml = drawer.main.downloads[0].callback().getvalue()
+    assert nx.read_graphml(io.BytesIO(graphml)).number_of_edges() == drawer.main.graph.number_of_edges()
+    drawer.genes = ["nothing_here"]
+    assert drawer.main.graph is None and "none of the 1 entries" in drawer._summary.object
+    with pytest.raises(InputError, match="species='Xyz-r'"):
+        NetworkDrawer(atlas, species="Xyz-r")

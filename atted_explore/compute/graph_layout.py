@@ -15,7 +15,7 @@ where the graph divides:
    fewer than ``MIN_COMMUNITY`` genes joining their best-connected neighbour; each
    community is laid out by the same rules, and the communities are placed by
    ``spring_layout`` on the community graph (edge weight = edges between
-   them), scaled to the communities' total area and pushed apart until no two
+   them), packed tighter than their discs allow and pushed apart until no two
    discs overlap.
 
 Spring layouts are scaled to fill a disc of ``AREA_PER_NODE`` per node and
@@ -34,10 +34,10 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 #: components (and communities) up to this many nodes are laid out directly by spring_layout.
-DIRECT_LIMIT = 40
+DIRECT_LIMIT = 100
 SPRING_ITERATIONS = 60
 #: area a node gets in a spring layout (unit: the typical distance between neighbouring nodes, squared).
-AREA_PER_NODE = 1.5
+AREA_PER_NODE = 3.0
 #: nodes closer than twice this are pushed apart.
 NODE_RADIUS = 0.35
 GAP = 1.0
@@ -142,7 +142,8 @@ def _connected(n: int, edges: np.ndarray, seed: int) -> np.ndarray:
     radii = np.array([_extent(xy) for xy in local])
     placed = nx.spring_layout(between, seed=seed, iterations=SPRING_ITERATIONS, method="force", weight="weight")
     centres = np.array([placed[c] for c in range(len(communities))], dtype=float)
-    centres = _separate(_scaled(centres, math.sqrt(float((radii**2).sum()))), radii, gap=GAP)
+    # start packed tighter than the discs allow, so pushing them apart leaves them touching
+    centres = _separate(_scaled(centres, 0.5 * math.sqrt(float((radii**2).sum()))), radii, gap=GAP)
     xy = np.empty((n, 2))
     for centre, members, group in zip(centres, communities, local, strict=True):
         xy[members] = centre + group

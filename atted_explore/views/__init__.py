@@ -6,6 +6,7 @@ import holoviews.plotting.bokeh  # noqa: F401
 from .coexlist import CoexList
 from .coexviewer import CoexViewer
 from .explorer import AtlasOverview, Explorer
+from .network import NetworkDrawer
 from .pcview import PCView
 
-__all__ = ["AtlasOverview", "CoexList", "CoexViewer", "Explorer", "PCView"]
+__all__ = ["AtlasOverview", "CoexList", "CoexViewer", "Explorer", "NetworkDrawer", "PCView"]
