@@ -30,6 +30,7 @@ import math
 
 import networkx as nx
 import numpy as np
+from scipy.spatial import cKDTree
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
@@ -58,23 +59,29 @@ def _scaled(xy: np.ndarray, rms_radius: float) -> np.ndarray:
 
 
 def _separate(centres: np.ndarray, radii: np.ndarray, gap: float, rounds: int = 200) -> np.ndarray:
-    """Push overlapping discs apart (each pair by half its overlap per round) until none overlap."""
+    """Push overlapping discs apart (each pair by half its overlap per round) until none overlap.
+
+    Only pairs closer than the largest possible overlap distance are looked at (a k-d tree per round).
+    """
     if len(radii) < 2:
         return centres
-    i, j = np.triu_indices(len(radii), k=1)
-    needed = radii[i] + radii[j] + gap
-    jitter = np.random.default_rng(0).normal(scale=1e-3, size=(len(i), 2))  # separates coincident centres
-    for _ in range(rounds):
+    reach = 2 * float(radii.max()) + gap
+    for round_ in range(rounds):
+        pairs = cKDTree(centres).query_pairs(reach, output_type="ndarray")
+        if not len(pairs):
+            break
+        i, j = pairs[:, 0], pairs[:, 1]
         delta = centres[i] - centres[j]
         distance = np.sqrt((delta**2).sum(axis=1))
-        overlap = needed - distance
+        overlap = radii[i] + radii[j] + gap - distance
         if overlap.max() <= 1e-3:
             break
-        push = np.where(distance[:, None] > 1e-9, delta / np.maximum(distance, 1e-9)[:, None], jitter)
+        # coincident centres: a fixed, seeded direction per pair
+        direction = np.random.default_rng(round_).normal(size=delta.shape)
+        push = np.where(distance[:, None] > 1e-9, delta / np.maximum(distance, 1e-9)[:, None], direction)
         push *= (np.maximum(overlap, 0) / 2)[:, None]
-        moved = np.zeros_like(centres)
-        np.add.at(moved, i, push)
-        np.add.at(moved, j, -push)
+        moved = np.stack([np.bincount(i, push[:, k], len(radii)) - np.bincount(j, push[:, k], len(radii))
+                          for k in range(2)], axis=1)
         centres = centres + moved
     return centres
 

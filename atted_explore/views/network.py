@@ -107,20 +107,19 @@ class _NetworkPanel(param.Parameterized):
         self._frame = node_frame(event.new)
 
     def _edges(self, color_by, gene_set, graph) -> hv.Overlay:
-        edges = edge_frame(graph)
+        edges, frame = edge_frame(graph), node_frame(graph)
         segments = hv.Segments(edges, ["x0", "y0", "x1", "y1"], ["score", "conserved"]).opts(
-            color="score", cmap=EDGE_CMAP, line_width=1.2, alpha=0.7, tools=[],
+            color="score", cmap=EDGE_CMAP, line_width=1.2, alpha=0.7, tools=[], framewise=True, **limits(frame),
         )
         conserved = hv.Segments(edges[edges["conserved"].astype(bool)], ["x0", "y0", "x1", "y1"], ["score"]).opts(
             color=CONSERVED_COLOR, line_width=3, alpha=0.9,
         )
-        frame = node_frame(graph)
         shown = frame if len(frame) <= LABEL_LIMIT else frame.iloc[:0]
         labels = hv.Labels(
             shown.assign(label=[s or g for s, g in zip(shown["symbol"], shown["gene"], strict=True)]),
             ["x", "y"], "label",
         ).opts(text_font_size="8pt", yoffset=0.55, text_color="#333333")
-        return (segments * conserved * labels).opts(hv.opts.Segments(framewise=True, **limits(frame)))
+        return segments * conserved * labels
 
     def _nodes(self, color_by, gene_set, graph) -> hv.Points:
         frame = node_frame(graph)
