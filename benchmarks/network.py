@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import logging
 import os
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -31,7 +30,7 @@ import numpy as np
 import xarray as xr
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import parser, peak_rss_gb, result_line  # noqa: E402
+from _common import parser, peak_rss_gb, result_line, wall_and_cpu_ms  # noqa: E402
 
 from bokeh.document import Document  # noqa: E402
 
@@ -86,17 +85,6 @@ def gene_list(node: xr.Dataset, modules: np.ndarray, n: int, seed: int) -> list[
     return node["gene"].values[np.concatenate([picked, others])].astype(str).tolist()
 
 
-def timed(fn, repeats: int) -> tuple[float, float]:
-    """Median wall and CPU time of ``fn()`` in ms."""
-    wall, cpu = [], []
-    for _ in range(repeats):
-        start, start_cpu = time.perf_counter(), time.process_time()
-        fn()
-        wall.append((time.perf_counter() - start) * 1000)
-        cpu.append((time.process_time() - start_cpu) * 1000)
-    return statistics.median(wall), statistics.median(cpu)
-
-
 def main() -> None:
     args = parser(__doc__.splitlines()[0]).parse_args()
     repeats = 1 if args.quick else 3
@@ -111,12 +99,12 @@ def main() -> None:
     for n in (500, 2000):
         lists = [gene_list(node, modules, n, seed=s) for s in range(repeats)]
         lists_iter = iter(lists)
-        wall, cpu = timed(lambda: setattr(drawer, "genes", next(lists_iter)), repeats)
+        wall, cpu = wall_and_cpu_ms(lambda: setattr(drawer, "genes", next(lists_iter)), repeats)
         graph = drawer.main.graph
         figures[f"network_ms_{n}"], figures[f"network_cpu_ms_{n}"] = wall, cpu
-        figures[f"layout_ms_{n}"], figures[f"layout_cpu_ms_{n}"] = timed(lambda: layout(graph.copy()), repeats)
+        figures[f"layout_ms_{n}"], figures[f"layout_cpu_ms_{n}"] = wall_and_cpu_ms(lambda: layout(graph.copy()), repeats)
         iterations, scale = (10, 5) if args.quick and n == 2000 else (50, 1)
-        spring_wall, spring_cpu = timed(lambda: nx.spring_layout(graph, seed=0, iterations=iterations), 1)
+        spring_wall, spring_cpu = wall_and_cpu_ms(lambda: nx.spring_layout(graph, seed=0, iterations=iterations), 1)
         figures[f"spring_ms_{n}"], figures[f"spring_cpu_ms_{n}"] = spring_wall * scale, spring_cpu * scale
         figures[f"baseline_ms_{n}"] = wall - figures[f"layout_ms_{n}"] + figures[f"spring_ms_{n}"]
         figures[f"baseline_vs_ours_{n}"] = figures[f"baseline_ms_{n}"] / wall

@@ -15,10 +15,8 @@ from __future__ import annotations
 import json
 import logging
 import os
-import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +24,7 @@ import pandas as pd
 import xarray as xr
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import parser, peak_rss_gb, result_line  # noqa: E402
+from _common import parser, peak_rss_gb, result_line, wall_and_cpu_ms  # noqa: E402
 
 import holoviews as hv  # noqa: E402
 from bokeh.embed import json_item  # noqa: E402
@@ -54,15 +52,10 @@ def timed(fn, repeats: int, name: str | None = None) -> float:
     machine it is the better estimate of the wall time the same work takes on an idle one.
     """
     fn()
-    wall, cpu = [], []
-    for _ in range(repeats):
-        start, start_cpu = time.perf_counter(), time.process_time()
-        fn()
-        wall.append((time.perf_counter() - start) * 1000)
-        cpu.append((time.process_time() - start_cpu) * 1000)
+    wall, cpu = wall_and_cpu_ms(fn, repeats)
     if name:
-        CPU_MS[name] = statistics.median(cpu)
-    return statistics.median(wall)
+        CPU_MS[name] = cpu
+    return wall
 
 
 def samples_node(n_samples: int, n_genes: int, seed: int = 0) -> xr.Dataset:

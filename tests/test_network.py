@@ -16,12 +16,11 @@ from atted_explore.compute.gene_network import DEFAULT_MAX_RANK, parse_gene_list
 from atted_explore.compute.network_export import edge_list, graphml_bytes
 from atted_explore.compute.network_projection import mark_conserved
 
-from .views_atlas import analysed_demo
 
 
 @pytest.fixture(scope="module")
-def atlas():
-    return analysed_demo()
+def atlas(analysed_atlas):
+    return analysed_atlas
 
 
 @pytest.fixture(scope="module")

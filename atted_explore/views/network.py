@@ -31,7 +31,7 @@ LABEL_MARGIN = 2.5
 TOP_CATEGORIES = 10
 FRAME = {"frame_width": 500, "frame_height": 440}
 CONSERVED_COLOR = "#e8590c"
-EDGE_CMAP = ["#d0d7e2", "#1f3b73"]  # weak to strong
+EDGE_CMAP = ["#d3d7dd", "#2f3b4c"]  # weak to strong; unsaturated, so coloured nodes stand out
 NODE_FIELDS = ["gene", "symbol", "description", "localization", "module", "degree", "orthologs"]
 
 

@@ -11,29 +11,12 @@ import networkx as nx
 import pytest
 
 from .conftest import _free_port, _serving
-from .test_explorer_browser import TOOLTIP_TEXT, wait_until
+from .test_explorer_browser import COLOURED_PIXELS, TOOLTIP_TEXT, wait_until
 
 pytestmark = pytest.mark.browser
 
 APP = Path(__file__).resolve().with_name("network_app.py")
 XSS = '<img src=x onerror="window.__xss=1">'
-#: saturated pixels are nodes: node colours differ by > 120 between channels, edges (grey-blue) by < 90.
-NODE_PIXELS = """(canvas, limit) => {
-    const data = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
-    const rect = canvas.getBoundingClientRect();
-    const found = [];
-    for (let i = 0; i < data.length && found.length < limit; i += 4 * 3) {
-        const [r, g, b, a] = [data[i], data[i + 1], data[i + 2], data[i + 3]];
-        if (a > 200 && Math.max(r, g, b) - Math.min(r, g, b) > 120) {
-            const p = i / 4;
-            found.push([rect.left + (p % canvas.width) * rect.width / canvas.width,
-                        rect.top + Math.floor(p / canvas.width) * rect.height / canvas.height]);
-        }
-    }
-    return found;
-}"""
-
-
 @pytest.fixture(scope="module")
 def network_url(served_atlas, tmp_path_factory):
     """``panel serve tests/browser/network_app.py`` on the demo atlas; yields the app's URL."""
@@ -72,8 +55,8 @@ def test_pasted_list_renders_hovers_clicks_and_downloads(page, network_url, serv
     unknown = page.locator(".unknown-genes").inner_text()
     assert "NOT_A_GENE" in unknown and "<img" in unknown  # the pasted HTML is shown as text
 
-    # the network renders: node pixels in the plot
-    nodes = wait_until(lambda: network_canvas(page).evaluate(NODE_PIXELS, 400), what="drawn nodes")
+    # the network renders: node pixels in the plot (saturated colours; edges are grey-blue)
+    nodes = wait_until(lambda: network_canvas(page).evaluate(COLOURED_PIXELS, 400), what="drawn nodes")
     assert len(nodes) >= 100
 
     # hover shows a listed gene with its annotation
