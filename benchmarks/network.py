@@ -102,7 +102,8 @@ def main() -> None:
         wall, cpu = wall_and_cpu_ms(lambda: setattr(drawer, "genes", next(lists_iter)), repeats)
         graph = drawer.main.graph
         figures[f"network_ms_{n}"], figures[f"network_cpu_ms_{n}"] = wall, cpu
-        figures[f"layout_ms_{n}"], figures[f"layout_cpu_ms_{n}"] = wall_and_cpu_ms(lambda: layout(graph.copy()), repeats)
+        figures[f"layout_ms_{n}"], figures[f"layout_cpu_ms_{n}"] = wall_and_cpu_ms(
+            lambda: layout(graph.copy()), repeats)
         iterations, scale = (10, 5) if args.quick and n == 2000 else (50, 1)
         spring_wall, spring_cpu = wall_and_cpu_ms(lambda: nx.spring_layout(graph, seed=0, iterations=iterations), 1)
         figures[f"spring_ms_{n}"], figures[f"spring_cpu_ms_{n}"] = spring_wall * scale, spring_cpu * scale
@@ -116,7 +117,8 @@ def main() -> None:
               f"({figures[f'baseline_vs_ours_{n}']:.1f}x ours)")
     figures["load_average"] = os.getloadavg()[0]
     figures["peak_rss_gb"] = peak_rss_gb()
-    print(f"load average {figures['load_average']:.1f} on {os.cpu_count()} CPUs; peak RSS {figures['peak_rss_gb']:.2f} GB; "
+    print(f"load average {figures['load_average']:.1f} on {os.cpu_count()} CPUs; "
+          f"peak RSS {figures['peak_rss_gb']:.2f} GB; "
           f"total {time.perf_counter() - start:.0f} s")
     keys = ["network_ms_500", "network_ms_2000", "spring_ms_2000", "baseline_vs_ours_2000"]
     print(result_line(**{k: figures[k] for k in keys}, **{k: v for k, v in figures.items() if k not in keys}))

@@ -51,7 +51,8 @@ def brute_force_edges(node, genes: list[str], max_rank: int, min_score: float | 
         scores = node["coex_score"].values[position[gene]]
         for rank, (partner, score) in enumerate(zip(partners, scores, strict=True), start=1):
             other = names[partner]
-            if other in genes and other != gene and (rank <= max_rank or (min_score is not None and score >= min_score)):
+            passes = rank <= max_rank or (min_score is not None and score >= min_score)
+            if other in genes and other != gene and passes:
                 edges.add(frozenset((gene, other)))
     return edges
 

@@ -24,6 +24,8 @@ from ._data import resident
 
 LOCALIZATION, MODULE, GENE_SET, LISTED = "localization", "CoexMap module", "gene set", "listed or added"
 NO_SPECIES = "none"
+#: characters the gene text area takes (Panel's default, 5,000, holds only ~450 gene IDs).
+MAX_TEXT = 1_000_000
 #: nodes are labelled with their symbol up to this many nodes (beyond, labels hide the network).
 LABEL_LIMIT = 40
 #: layout units kept free around the nodes (room for labels).
@@ -31,6 +33,10 @@ LABEL_MARGIN = 2.5
 TOP_CATEGORIES = 10
 FRAME = {"frame_width": 500, "frame_height": 440}
 CONSERVED_COLOR = "#e8590c"
+NONE_COLOR = "#d9d9d9"
+NO_MODULES = "no CoexMap modules computed"
+#: categories that mean "nothing known / not in it": drawn light grey so the others stand out.
+NONE_CATEGORIES = ("unknown", "no module", NO_MODULES, "not in the set")
 EDGE_CMAP = ["#d3d7dd", "#2f3b4c"]  # weak to strong; unsaturated, so coloured nodes stand out
 NODE_FIELDS = ["gene", "symbol", "description", "localization", "module", "degree", "orthologs"]
 
@@ -48,12 +54,18 @@ def limits(frame: pd.DataFrame) -> dict[str, tuple[float, float]]:
         return {"xlim": (-1.0, 1.0), "ylim": (-1.0, 1.0)}
     x, y = frame["x"].astype(float), frame["y"].astype(float)
     width, height = FRAME["frame_width"], FRAME["frame_height"]
-    scale = max((x.max() - x.min() + 2 * LABEL_MARGIN) / width, (y.max() - y.min() + 2 * LABEL_MARGIN) / height)
+    margin = max(LABEL_MARGIN, 0.03 * max(x.max() - x.min(), y.max() - y.min()))
+    scale = max((x.max() - x.min() + 2 * margin) / width, (y.max() - y.min() + 2 * margin) / height)
     centre_x, centre_y = (x.max() + x.min()) / 2, (y.max() + y.min()) / 2
     return {
         "xlim": (centre_x - scale * width / 2, centre_x + scale * width / 2),
         "ylim": (centre_y - scale * height / 2, centre_y + scale * height / 2),
     }
+
+
+def node_size(n_nodes: int) -> int:
+    """Marker size in pixels: smaller as the network grows, so large networks stay legible."""
+    return 9 if n_nodes <= 200 else 6 if n_nodes <= 1000 else 4
 
 
 def edge_frame(graph: nx.Graph | None) -> pd.DataFrame:
@@ -131,8 +143,8 @@ class _NetworkPanel(param.Parameterized):
         if self.name == "compared":
             tooltips.append(("orthologs of", "@orthologs"))
         return points.opts(
-            color="category", cmap=key, size=9, line_color="white", line_width=0.5, tools=["hover", "tap"],
-            hover_tooltips=tooltips, legend_position="bottom", legend_cols=3, title=title, xaxis=None, yaxis=None,
+            color="category", cmap=key, size=node_size(len(frame)), line_color="white", line_width=0.5,
+            tools=["hover", "tap"], hover_tooltips=tooltips, legend_position="bottom", legend_cols=3, title=title, xaxis=None, yaxis=None,
             nonselection_alpha=0.6, show_grid=False, framewise=True, **limits(frame), **FRAME,
         )
 
@@ -191,7 +203,7 @@ class NetworkDrawer(pn.viewable.Viewer):
         self._nodes: dict[str, xr.Dataset] = {}
         self._text = pn.widgets.TextAreaInput(
             label="genes (IDs or symbols; newline, comma or space separated)", height=180, sizing_mode="stretch_width",
-            placeholder="AT1G01070\nPSAD1\n...", css_classes=["gene-list"],
+            placeholder="AT1G01070\nPSAD1\n...", css_classes=["gene-list"], max_length=MAX_TEXT,
         )
         self._draw = pn.widgets.Button(label="Draw network", color="primary", css_classes=["draw-network"])
         self._draw.on_click(lambda _: setattr(self, "genes", parse_gene_list(self._text.value)))
@@ -304,7 +316,7 @@ class NetworkDrawer(pn.viewable.Viewer):
         if self.color_by == LOCALIZATION:
             values = frame["localization"].replace("", "unknown")
         elif self.color_by == MODULE:
-            none = "no module" if self.node().get("coexmap_module") is not None else "no CoexMap modules computed"
+            none = "no module" if "coexmap_module" in self.node() else NO_MODULES
             values = [none if m < 0 else f"module {m}" for m in frame["module"].astype(int)]
         elif self.color_by == GENE_SET:
             members = set(self._sets.get(self.gene_set, []))
@@ -316,7 +328,8 @@ class NetworkDrawer(pn.viewable.Viewer):
             values = [f"in {label}" if i else "not in the set" for i in inside]
         else:
             values = np.where(frame["query"].astype(bool), "listed", "added partner")
-        return _style.top_categories(np.asarray(values, dtype=object), TOP_CATEGORIES)
+        labels, key = _style.top_categories(np.asarray(values, dtype=object), TOP_CATEGORIES)
+        return labels, key | {c: NONE_COLOR for c in key if c in NONE_CATEGORIES}
 
     def __panel__(self) -> pn.viewable.Viewable:
         controls = pn.Column(
@@ -333,4 +346,7 @@ class NetworkDrawer(pn.viewable.Viewer):
             width=300,
         )
         plots = pn.FlexBox(self.main.layout, self.compared.layout)
-        return pn.Row(controls, pn.Column(self._summary, self._clicked, plots, sizing_mode="stretch_width"), sizing_mode="stretch_width")
+        return pn.Row(
+            controls, pn.Column(self._summary, self._clicked, plots, sizing_mode="stretch_width"),
+            sizing_mode="stretch_width",
+        )
