@@ -101,4 +101,10 @@ def test_pasted_list_renders_hovers_clicks_and_downloads(page, network_url, serv
         box = plot.bounding_box()
         assert box["x"] >= 0 and box["x"] + box["width"] <= 900  # nothing clipped at a narrow width
     assert page.evaluate("window.__xss") is None
+
+    # a long list is not cut (Panel's text area stops at 5,000 characters by default)
+    every_gene = atlas["Ath-r"]["gene"].values.astype(str).tolist()
+    page.locator(".gene-list textarea").fill("\n".join(every_gene))
+    page.locator(".draw-network button").click()
+    page.locator(".network-summary", has_text=f"{len(every_gene)} genes").wait_for()
     assert page.problems == []
