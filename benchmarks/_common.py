@@ -61,6 +61,18 @@ def wall_and_cpu_ms(fn, repeats: int) -> tuple[float, float]:
     return statistics.median(wall), statistics.median(cpu)
 
 
+def report_machine_and_results(figures: dict, headline: list[str], note: str = "") -> None:
+    """Add the load average and peak memory to ``figures``, print them (after ``note``), then the result
+    line with the ``headline`` keys first."""
+    import os
+
+    figures["load_average"] = os.getloadavg()[0]
+    figures["peak_rss_gb"] = peak_rss_gb()
+    print(f"{note}load average {figures['load_average']:.1f} on {os.cpu_count()} CPUs; "
+          f"peak RSS {figures['peak_rss_gb']:.2f} GB")
+    print(result_line(**{k: figures[k] for k in headline}, **{k: v for k, v in figures.items() if k not in headline}))
+
+
 def result_line(**figures) -> str:
     """``key=value`` pairs on one line (floats with 4 significant digits)."""
     return " ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in figures.items())

@@ -20,7 +20,6 @@ Usage: ``python benchmarks/network.py [--quick]``; the last line holds the key=v
 from __future__ import annotations
 
 import logging
-import os
 import sys
 import time
 from pathlib import Path
@@ -30,7 +29,7 @@ import numpy as np
 import xarray as xr
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import parser, peak_rss_gb, result_line, wall_and_cpu_ms  # noqa: E402
+from _common import parser, report_machine_and_results, wall_and_cpu_ms  # noqa: E402
 
 from bokeh.document import Document  # noqa: E402
 
@@ -115,13 +114,10 @@ def main() -> None:
               f"{figures[f'layout_ms_{n}']:6.0f} ms; networkx spring_layout {figures[f'spring_ms_{n}']:7.0f} ms"
               f"{estimate}; baseline pipeline {figures[f'baseline_ms_{n}']:7.0f} ms "
               f"({figures[f'baseline_vs_ours_{n}']:.1f}x ours)")
-    figures["load_average"] = os.getloadavg()[0]
-    figures["peak_rss_gb"] = peak_rss_gb()
-    print(f"load average {figures['load_average']:.1f} on {os.cpu_count()} CPUs; "
-          f"peak RSS {figures['peak_rss_gb']:.2f} GB; "
-          f"total {time.perf_counter() - start:.0f} s")
-    keys = ["network_ms_500", "network_ms_2000", "spring_ms_2000", "baseline_vs_ours_2000"]
-    print(result_line(**{k: figures[k] for k in keys}, **{k: v for k, v in figures.items() if k not in keys}))
+    report_machine_and_results(
+        figures, ["network_ms_500", "network_ms_2000", "spring_ms_2000", "baseline_vs_ours_2000"],
+        note=f"total {time.perf_counter() - start:.0f} s; ",
+    )
 
 
 if __name__ == "__main__":
