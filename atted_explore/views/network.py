@@ -89,9 +89,9 @@ class _NetworkPanel(param.Parameterized):
     def __init__(self, drawer: NetworkDrawer, name: str):
         super().__init__(name=name)
         self._drawer = drawer
-        streams = [hv.streams.Params(drawer, ["color_by", "gene_set"]), hv.streams.Params(self, ["graph"])]
-        edges = hv.DynamicMap(self._edges, streams=streams)
-        nodes = hv.DynamicMap(self._nodes, streams=streams)
+        graph = hv.streams.Params(self, ["graph"])
+        edges = hv.DynamicMap(self._edges, streams=[graph])  # recolouring nodes leaves the edges alone
+        nodes = hv.DynamicMap(self._nodes, streams=[hv.streams.Params(drawer, ["color_by", "gene_set"]), graph])
         hv.streams.Selection1D(source=nodes).add_subscriber(self._tap)
         self.plot = pn.pane.HoloViews(edges * nodes, linked_axes=False)
         downloads = [
@@ -118,7 +118,7 @@ class _NetworkPanel(param.Parameterized):
             button.filename = f"{species}_network.{button.filename.rsplit('.', 1)[-1]}"
         self._frame = node_frame(event.new)
 
-    def _edges(self, color_by, gene_set, graph) -> hv.Overlay:
+    def _edges(self, graph) -> hv.Overlay:
         edges, frame = edge_frame(graph), node_frame(graph)
         segments = hv.Segments(edges, ["x0", "y0", "x1", "y1"], ["score", "conserved"]).opts(
             color="score", cmap=EDGE_CMAP, line_width=1.2, alpha=0.7, tools=[], framewise=True, **limits(frame),
