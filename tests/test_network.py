@@ -272,6 +272,10 @@ def test_network_drawer_draws_compares_and_reports(atlas, conserved_genes):
     assert drawer.main.graph is None and "Paste gene IDs" in drawer._summary.object
     longest_list = "\n".join(["AT1G01010.1"] * drawer.max_genes)
     assert drawer._text.max_length >= len(longest_list)  # a full-size pasted list is never cut
+    drawer._text.value = "typed, not drawn yet"
+    drawer.max_rank = 5  # changing a threshold keeps what is typed
+    assert drawer._text.value == "typed, not drawn yet"
+    drawer.max_rank = DEFAULT_MAX_RANK
     drawer.genes = [*conserved_genes, "<script>x</script>"]  # as the Explorer sends a list
     assert drawer._text.value.splitlines()[0] == conserved_genes[0]
     assert set(drawer.main.graph) == set(conserved_genes)

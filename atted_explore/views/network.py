@@ -144,8 +144,8 @@ class _NetworkPanel(param.Parameterized):
             tooltips.append(("orthologs of", "@orthologs"))
         return points.opts(
             color="category", cmap=key, size=node_size(len(frame)), line_color="white", line_width=0.5,
-            tools=["hover", "tap"], hover_tooltips=tooltips, legend_position="bottom", legend_cols=3, title=title, xaxis=None, yaxis=None,
-            nonselection_alpha=0.6, show_grid=False, framewise=True, **limits(frame), **FRAME,
+            tools=["hover", "tap"], hover_tooltips=tooltips, legend_position="bottom", legend_cols=3, title=title,
+            xaxis=None, yaxis=None, nonselection_alpha=0.6, show_grid=False, framewise=True, **limits(frame), **FRAME,
         )
 
     def _title(self, graph: nx.Graph | None) -> str:
@@ -212,6 +212,7 @@ class NetworkDrawer(pn.viewable.Viewer):
         self.main, self.compared = _NetworkPanel(self, "main"), _NetworkPanel(self, "compared")
         self.main.param.watch(lambda e: setattr(self, "gene", e.new), "tapped")
         self.compared.param.watch(lambda e: setattr(self, "compared_gene", e.new), "tapped")
+        self._show_genes()
         self._species_changed()
 
     def node(self, species: str | None = None) -> xr.Dataset:
@@ -239,10 +240,14 @@ class NetworkDrawer(pn.viewable.Viewer):
         )
         self._redraw()
 
+    @param.depends("genes", watch=True)
+    def _show_genes(self) -> None:
+        """The text area shows the list drawn (only when the list changes: a threshold change keeps what is typed)."""
+        self._text.value = "\n".join(self.genes)
+
     @param.depends("genes", "max_rank", "min_score", "add_partners", "max_genes", "compare_with", watch=True)
     def _redraw(self) -> None:
         """Recompute the network(s) and the summary; an input problem is shown in words."""
-        self._text.value = "\n".join(self.genes)
         main = compared = None
         problems, stats = [], None
         if self.genes:
