@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import resource
+import statistics
 import sys
 import time
 
@@ -44,6 +45,32 @@ def matmul_gflops(threads: int | None = None, size: int = 2048, repeats: int = 3
             a @ b
             best = min(best, clock() - start)
     return 2 * size**3 / best / 1e9
+
+
+def wall_and_cpu_ms(fn, repeats: int) -> tuple[float, float]:
+    """Median wall time and median process CPU time of ``fn()`` over ``repeats`` calls, in ms.
+
+    On a loaded machine the CPU time is the better estimate of the wall time on an idle one.
+    """
+    wall, cpu = [], []
+    for _ in range(repeats):
+        start, start_cpu = time.perf_counter(), time.process_time()
+        fn()
+        wall.append((time.perf_counter() - start) * 1000)
+        cpu.append((time.process_time() - start_cpu) * 1000)
+    return statistics.median(wall), statistics.median(cpu)
+
+
+def report_machine_and_results(figures: dict, headline: list[str], note: str = "") -> None:
+    """Add the load average and peak memory to ``figures``, print them (after ``note``), then the result
+    line with the ``headline`` keys first."""
+    import os
+
+    figures["load_average"] = os.getloadavg()[0]
+    figures["peak_rss_gb"] = peak_rss_gb()
+    print(f"{note}load average {figures['load_average']:.1f} on {os.cpu_count()} CPUs; "
+          f"peak RSS {figures['peak_rss_gb']:.2f} GB")
+    print(result_line(**{k: figures[k] for k in headline}, **{k: v for k, v in figures.items() if k not in headline}))
 
 
 def result_line(**figures) -> str:

@@ -14,11 +14,8 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +23,7 @@ import pandas as pd
 import xarray as xr
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import parser, peak_rss_gb, result_line  # noqa: E402
+from _common import parser, report_machine_and_results, wall_and_cpu_ms  # noqa: E402
 
 import holoviews as hv  # noqa: E402
 import panel as pn  # noqa: E402
@@ -56,15 +53,10 @@ def timed(fn, repeats: int, name: str | None = None) -> float:
     machine it is the better estimate of the wall time the same work takes on an idle one.
     """
     fn()
-    wall, cpu = [], []
-    for _ in range(repeats):
-        start, start_cpu = time.perf_counter(), time.process_time()
-        fn()
-        wall.append((time.perf_counter() - start) * 1000)
-        cpu.append((time.process_time() - start_cpu) * 1000)
+    wall, cpu = wall_and_cpu_ms(fn, repeats)
     if name:
-        CPU_MS[name] = statistics.median(cpu)
-    return statistics.median(wall)
+        CPU_MS[name] = cpu
+    return wall
 
 
 def samples_node(n_samples: int, n_genes: int, seed: int = 0) -> xr.Dataset:
@@ -234,13 +226,10 @@ def main() -> None:
           f"per-gene file {figures['coexfile_ms']:.1f} ms ({figures['files_vs_atlas']:.0f}x slower)")
 
     figures |= CPU_MS
-    figures["load_average"] = os.getloadavg()[0]
-    figures["peak_rss_gb"] = peak_rss_gb()
-    print(f"targets: 1M frame <= 150 ms, recolour at 100k <= 150 ms, list <= 20 ms; "
-          f"load average {figures['load_average']:.1f} on {os.cpu_count()} CPUs; "
-          f"peak RSS {figures['peak_rss_gb']:.2f} GB")
-    keys = ["frame_ms_1m", "recolour_ms_100k", "coexlist_ms", "bokeh_vs_datashader_100k"]
-    print(result_line(**{k: figures[k] for k in keys}, **{k: v for k, v in figures.items() if k not in keys}))
+    report_machine_and_results(
+        figures, ["frame_ms_1m", "recolour_ms_100k", "coexlist_ms", "bokeh_vs_datashader_100k"],
+        note="targets: 1M frame <= 150 ms, recolour at 100k <= 150 ms, list <= 20 ms; ",
+    )
 
 
 if __name__ == "__main__":

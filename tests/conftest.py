@@ -29,3 +29,11 @@ def small_demo():
     from atted_explore import datasets
 
     return datasets.demo(preset="small", seed=0)
+
+
+@pytest.fixture(scope="session")
+def analysed_atlas():
+    """``tests.views_atlas.analysed_demo()`` built once per session (tests must not modify it)."""
+    from .views_atlas import analysed_demo
+
+    return analysed_demo()

@@ -13,7 +13,8 @@ NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.i
 
 def test_notebooks_are_found_and_stored_without_outputs():
     assert {p.name for p in NOTEBOOKS} >= {
-        "01_quickstart.ipynb", "02_conditions_on_pc_axes.ipynb", "03_gene_pair.ipynb", "explorer.ipynb",
+        "01_quickstart.ipynb", "02_conditions_on_pc_axes.ipynb", "03_gene_pair.ipynb", "06_networks.ipynb",
+        "explorer.ipynb",
     }
     for path in NOTEBOOKS:
         cells = nbformat.read(path, as_version=4).cells

@@ -137,11 +137,12 @@ def pair_stats(node: xr.Dataset, gene_a: str, gene_b: str) -> pd.Series:
     return pd.Series(stats)
 
 
-def localization_labels(node: xr.Dataset) -> np.ndarray:
-    """Per gene, its compartments joined by ", " ("" when none or no localization)."""
+def localization_labels(node: xr.Dataset, positions: np.ndarray | None = None) -> np.ndarray:
+    """Per gene (or per gene at ``positions``), its compartments joined by ", " ("" when none or no localization)."""
     if "localization" not in node:
-        return np.full(node.sizes["gene"], "", dtype=object)
-    flags = np.asarray(node["localization"].values, dtype=bool)
+        return np.full(node.sizes["gene"] if positions is None else len(positions), "", dtype=object)
+    flags = node["localization"] if positions is None else node["localization"].isel(gene=positions)
+    flags = np.asarray(flags.values, dtype=bool)
     names = [str(c) for c in node["compartment"].values]
     return np.array([", ".join(n for n, f in zip(names, row, strict=True) if f) for row in flags], dtype=object)
 

@@ -6,7 +6,8 @@ import holoviews.plotting.bokeh  # noqa: F401
 from .coexlist import CoexList
 from .coexviewer import CoexViewer
 from .explorer import AtlasOverview, Explorer
+from .network import NetworkDrawer
 from .pcsummary import PCSummary
 from .pcview import PCView
 
-__all__ = ["AtlasOverview", "CoexList", "CoexViewer", "Explorer", "PCSummary", "PCView"]
+__all__ = ["AtlasOverview", "CoexList", "CoexViewer", "Explorer", "NetworkDrawer", "PCSummary", "PCView"]
