@@ -302,3 +302,16 @@ def test_strongest_other_pc_and_unknown_pcs_are_reported(node):
     assert strongest_other_pc(pc_contributions(node, a, b, pcs=[first]), first) == first
     with pytest.raises(InputError, match="no PC"):
         pc_contributions(node, a, b, pcs=[999])
+
+
+def test_explorer_sends_a_gene_and_its_partners_to_the_network(atlas):
+    explorer = Explorer(atlas)
+    gene = explorer.gene
+    explorer.send_to_network()
+    partners = explorer.coex_list.partners()["partner"].head(30).tolist()
+    assert explorer.network.genes == [gene, *partners] and explorer.tabs.active == TABS.index("Network")
+    assert explorer.network.main.graph is not None and gene in explorer.network.main.graph
+    other = partners[3]
+    explorer.network.gene = other  # a node clicked in the network opens its list
+    assert explorer.gene == other and explorer.coex_list.gene == other
+    assert explorer.tabs.active == TABS.index("Coexpression list")

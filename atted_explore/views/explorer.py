@@ -13,10 +13,13 @@ from . import _style
 from ._data import shared_resident
 from .coexlist import CoexList
 from .coexviewer import CoexViewer, gene_picker
+from .network import NetworkDrawer
 from .pcsummary import PCSummary
 from .pcview import GENE_EXPRESSION, PCView
 
-TABS = ("PC view", "PC meaning", "Coexpression list", "Gene pair")
+TABS = ("PC view", "PC meaning", "Coexpression list", "Gene pair", "Network")
+#: partners sent to the network with a gene (the gene and its strongest partners make a readable neighbourhood).
+NETWORK_PARTNERS = 30
 
 
 class AtlasOverview(pn.viewable.Viewer):
@@ -69,15 +72,26 @@ class Explorer(pn.viewable.Viewer):
         self.coex_list = CoexList(self.node)
         self.coex_viewer = CoexViewer(self.node)
         self.pc_summary = PCSummary(self.node)
+        self.network = NetworkDrawer(atlas, species=self.species)
+        self._to_network = pn.widgets.Button(
+            label="Network of this gene and its partners", button_type="light", css_classes=["to-network"], width=300
+        )
+        self._to_network.on_click(lambda _: self.send_to_network())
         self._hint = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["featured-hint"])
         self.tabs = pn.Tabs(
-            *zip(TABS, (self.pc_view, self.pc_summary, self.coex_list, self.coex_viewer), strict=True),
+            *zip(
+                TABS,
+                (self.pc_view, self.pc_summary, pn.Column(self._to_network, self.coex_list), self.coex_viewer,
+                 self.network),
+                strict=True,
+            ),
             dynamic=False, sizing_mode="stretch_width",
         )
         self._search = gene_picker(self.param.gene, self.node, "gene search")
         self.coex_list.param.watch(self._open_partner, "partner")
         self.coex_viewer.param.watch(self._show_pc, "selected_pc")
         self.pc_summary.param.watch(self._show_summary_pc, "selected_pc")
+        self.network.param.watch(self._open_gene, ["gene"])
         self.coex_viewer.param.watch(self._pair_from_viewer, ["gene_a", "gene_b"])
         self._show_species(initial=True)
 
@@ -91,6 +105,7 @@ class Explorer(pn.viewable.Viewer):
         for view in (self.pc_view, self.pc_summary, self.coex_list, self.coex_viewer):
             view.node = self.node
         self._search.options = _style.gene_options(self.node)
+        self.network.species = self.species
         genes = self.node.indexes["gene"]
         gene = self.gene if self.gene in genes else ""
         pair = self.pair if self.pair and all(g in genes for g in self.pair.split(",")) else ""
@@ -168,6 +183,20 @@ class Explorer(pn.viewable.Viewer):
         y_pc = strongest_other_pc(self.coex_viewer.contributions(), event.new)
         self.pc_view.param.update(x_pc=event.new, y_pc=y_pc)
         self.tabs.active = TABS.index("PC view")
+
+    def send_to_network(self) -> None:
+        """Draw the current gene and its strongest partners in the Network tab."""
+        if not self.gene:
+            return
+        partners = self.coex_list.partners()["partner"].head(NETWORK_PARTNERS).tolist()
+        self.network.param.update(species=self.species, genes=[self.gene, *partners])
+        self.tabs.active = TABS.index("Network")
+
+    def _open_gene(self, event) -> None:
+        """A gene clicked in another view opens its coexpression list."""
+        if event.new and event.new in self.node.indexes["gene"]:
+            self.gene = event.new
+            self.tabs.active = TABS.index("Coexpression list")
 
     def _show_summary_pc(self, event) -> None:
         """A PC chosen on its card goes on the PC view's x axis (y keeps its PC unless it is the same)."""

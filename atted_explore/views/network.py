@@ -20,7 +20,7 @@ from ..compute.network_export import edge_list, graphml_bytes, to_cytoscape
 from ..compute.network_projection import mark_conserved, project_network
 from ..errors import InputError
 from . import _style
-from ._data import resident
+from ._data import shared_resident
 
 LOCALIZATION, MODULE, GENE_SET, LISTED = "localization", "CoexMap module", "gene set", "listed or added"
 NO_SPECIES = "none"
@@ -219,7 +219,7 @@ class NetworkDrawer(pn.viewable.Viewer):
         """A species node in memory but for its expression matrix (kept for the next redraw)."""
         species = species or self.species
         if species not in self._nodes:
-            self._nodes[species] = resident(self.atlas[species])
+            self._nodes[species] = shared_resident(self.atlas[species])
         return self._nodes[species]
 
     @param.depends("species", watch=True)
