@@ -4,10 +4,10 @@ __version__ = "0.1.0"  # before the imports: submodules record it in what they b
 
 from . import datasets
 from .atlas import open_atlas, save_atlas, validate
-from .compute import analyze_atlas, analyze_node, coexpression, function_score, pca
+from .compute import analyze_atlas, analyze_node, coexmap, coexpression, function_score, map_conservation, pca
 from .errors import InputError
 
 __all__ = [
-    "InputError", "analyze_atlas", "analyze_node", "coexpression", "datasets", "function_score", "open_atlas", "pca",
-    "save_atlas", "validate",
+    "InputError", "analyze_atlas", "analyze_node", "coexmap", "coexpression", "datasets", "function_score",
+    "map_conservation", "open_atlas", "pca", "save_atlas", "validate",
 ]

@@ -9,6 +9,12 @@ Root node
     in that child). Two genes are orthologs when they share a group, so 1:1 and
     1:many relations (and pairwise reciprocal-best-hit tables, one group per
     pair) share one representation.
+    Optional CoexMap conservation table (atlas-level results live at the root;
+    written by :func:`atted_explore.coexmap`, dims without coordinates so the
+    species nodes do not inherit them): ``map_conservation_{score, baseline,
+    p_value, excess}`` (float) and ``map_conservation_n_anchors`` (int, -1 =
+    not computed) on (``map_pair``, ``map_subset``); ``map_node_a``,
+    ``map_node_b`` on ``map_pair``; ``map_subset_name`` on ``map_subset``.
 
 Species node (e.g. ``"Ath-r"``), attrs ``species`` (Latin name),
 ``species_code`` (``"Ath"``), ``platform`` (``"r"`` RNA-seq, ``"m"`` array ...).
@@ -24,6 +30,7 @@ coex_partner        gene, rank             partner's position on ``gene``; -1 no
 coex_score          gene, rank             coexpression index (larger = stronger)
 coex_mr             gene, rank             mutual rank, when the method has one
 coexmap             gene, subset, xy       CoexMap layout; NaN outside the subset
+coexmap_module      gene, subset           map module (HDBSCAN), int32; -1 none
 localization        gene, compartment      bool
 gene_set_name       gene_set               display name of a gene set
 member_set          member                 gene-set ID of a (set, gene) membership
@@ -34,8 +41,11 @@ truth_*             any                    planted truth of synthetic atlases
 Coordinates: ``gene`` (unique str IDs) with ``symbol``, ``description``;
 ``sample`` (unique str IDs) with ``study``, ``tissue``, ``treatment``,
 ``title``; ``pc`` (int, 1-based) with ``label``, ``summary``, ``description``;
-``rank`` (int, 1-based); ``compartment``; ``subset`` (``"all"`` or a
-compartment); ``xy`` (``"x"``, ``"y"``); ``gene_set`` (str IDs).
+``rank`` (int, 1-based); ``compartment``; ``subset`` (``"all"``, a
+compartment, a gene-set ID, ``"annotated"`` or ``"single_copy"``, see
+:mod:`atted_explore.compute.coexmap`); ``xy`` (``"x"``, ``"y"``); ``gene_set`` (str IDs).
+Node attrs of the CoexMaps: ``coexmap_params``, ``coexmap_subsets``,
+``coexmap_alignment``, ``coexmap_skipped``.
 """
 
 from __future__ import annotations
@@ -63,10 +73,19 @@ VARIABLE_DIMS: dict[str, tuple[str, ...]] = {
     "coex_score": ("gene", "rank"),
     "coex_mr": ("gene", "rank"),
     "coexmap": ("gene", "subset", "xy"),
+    "coexmap_module": ("gene", "subset"),
     "localization": ("gene", "compartment"),
     "gene_set_name": ("gene_set",),
     "member_set": ("member",),
     "member_gene": ("member",),
+}
+
+#: dims of the atlas-level (root) variables besides the ortholog table.
+ROOT_VARIABLE_DIMS: dict[str, tuple[str, ...]] = {
+    **{f"map_conservation_{v}": ("map_pair", "map_subset") for v in ("score", "baseline", "p_value", "excess", "n_anchors")},
+    "map_node_a": ("map_pair",),
+    "map_node_b": ("map_pair",),
+    "map_subset_name": ("map_subset",),
 }
 
 SAMPLE_FIELDS = ("study", "tissue", "treatment", "title")
@@ -213,6 +232,14 @@ def validate(atlas: xr.DataTree, check_values: bool = True) -> xr.DataTree:
     for name in names:
         validate_node(atlas[name].to_dataset(), name, check_values=check_values)
     root = atlas.dataset
+    for var, dims in ROOT_VARIABLE_DIMS.items():
+        if var in root and root[var].dims != dims:
+            _fail(f"atlas root, variable {var!r}", f"has dims {root[var].dims}, expected {dims}")
+    if "map_node_a" in root:
+        named = set(root["map_node_a"].values.astype(str)) | set(root["map_node_b"].values.astype(str))
+        unknown = sorted(named - set(names))
+        if unknown:
+            _fail("atlas root, variable 'map_node_a'/'map_node_b'", f"names unknown species nodes {unknown[:5]}")
     present = [v for v in ORTHOLOG_VARIABLES if v in root]
     if present and len(present) != len(ORTHOLOG_VARIABLES):
         _fail("atlas root", f"ortholog table needs all of {ORTHOLOG_VARIABLES}, found {present}")
