@@ -348,3 +348,10 @@ def module_matches(atlas: xr.DataTree, node_a: str, node_b: str, subset: str = "
     table = table[table["overlap"] > 0].sort_values(["p_value", "module_a", "module_b"], ignore_index=True)
     table["best"] = ~table.duplicated("module_a")
     return xr.Dataset.from_dataframe(table[columns].rename_axis("row"))
+
+
+def ortholog_genes(atlas: xr.DataTree, node_from: str, genes, node_to: str) -> list[str]:
+    """Genes of ``node_to`` sharing an ortholog group with any of ``genes`` of ``node_from`` (empty if none)."""
+    table = orthologs(atlas)
+    groups = table.loc[(table["node"] == node_from) & table["gene"].isin(list(genes)), "group"]
+    return sorted(table.loc[(table["node"] == node_to) & table["group"].isin(groups), "gene"].unique())

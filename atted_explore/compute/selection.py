@@ -38,7 +38,7 @@ def _pc_coordinates(node: xr.Dataset, pc: int) -> np.ndarray:
     return np.asarray(node["sample_score"].sel(pc=pc).values, dtype=float)
 
 
-def _inside_polygon(x: np.ndarray, y: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+def inside_polygon(x: np.ndarray, y: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
     """Even-odd rule: a point is inside when a ray to +x crosses the boundary an odd number of times."""
     inside = np.zeros(x.shape, dtype=bool)
     x_prev, y_prev = xs[-1], ys[-1]
@@ -75,7 +75,7 @@ def region_mask(
             raise InputError(
                 f"region_mask: a polygon needs >= 3 vertices with as many xs as ys, got {xs.size} and {ys.size}"
             )
-        inside = _inside_polygon(x, y, xs, ys)
+        inside = inside_polygon(x, y, xs, ys)
     return xr.DataArray(inside, dims="sample", coords={"sample": node["sample"].values}, name="selected")
 
 

@@ -4,8 +4,9 @@
 import holoviews.plotting.bokeh  # noqa: F401
 
 from .coexlist import CoexList
+from .coexmap import CoexMap
 from .coexviewer import CoexViewer
 from .explorer import AtlasOverview, Explorer
 from .pcview import PCView
 
-__all__ = ["AtlasOverview", "CoexList", "CoexViewer", "Explorer", "PCView"]
+__all__ = ["AtlasOverview", "CoexList", "CoexMap", "CoexViewer", "Explorer", "PCView"]
