@@ -18,7 +18,7 @@ import param
 import xarray as xr
 from holoviews.operation.datashader import dynspread, rasterize
 
-from ..atlas import species_nodes
+from ..atlas import orthologs, species_nodes
 from ..compute.map_modules import (
     layout as map_layout, map_conservation, module_enrichment, ortholog_genes, stored_conservation,
 )
@@ -30,8 +30,9 @@ from ._style import escape, top_categories
 LAYOUTS = {"mesoscale": "subset", "global": "global"}
 COLOR_FIELDS = ("compartment", "module", "gene set")
 GLYPH_LIMIT = 20_000  # below: real glyphs with hover; above: datashaded
-PANEL_SIZE = {"width": 380, "height": 360}
-HIGHLIGHT = "#d62728"
+PANEL_SIZE = {"height": 380, "min_width": 260, "responsive": True}  # panels share the page width
+HIGHLIGHT = "#111111"  # rings: no category colour is this dark
+CATEGORIES = 9  # coloured categories per panel; the rest are "other" (the legend stays readable)
 
 
 class CoexMap(pn.viewable.Viewer):
@@ -53,6 +54,8 @@ class CoexMap(pn.viewable.Viewer):
         self._atlas = atlas
         self._nodes = {n: resident(atlas[n].dataset) for n in names}
         self._conservation = stored_conservation(atlas)
+        table = orthologs(atlas)
+        self._group_of = dict(zip(zip(table["node"], table["gene"]), table["group"]))
         self._frames: dict[tuple, pd.DataFrame] = {}
         self._cache: dict[tuple, object] = {}
         self.param.species.objects = names
@@ -65,11 +68,11 @@ class CoexMap(pn.viewable.Viewer):
         super().__init__(species=species, **params)
         if self.subset not in subsets:
             raise InputError(f"CoexMap: subset {self.subset!r} has no map; the atlas has {subsets}")
-        self._stream = hv.streams.Params(
-            self, ["subset", "layout", "color_by", "gene_set", "genes", "selection"], rename={}
-        )
+        # points redraw when the map or colours change, highlight rings when the picks change
+        self._map_stream = hv.streams.Params(self, ["subset", "layout", "color_by", "gene_set"])
+        self._pick_stream = hv.streams.Params(self, ["subset", "layout", "genes", "selection"])
         self._panels = {n: self._panel(n) for n in names}
-        self._row = pn.Row(*[self._panels[n] for n in self.species])
+        self._row = pn.Row(*[self._panels[n] for n in self.species], sizing_mode="stretch_width")
         self._score = pn.pane.HTML("", sizing_mode="stretch_width")
         self._table = pn.widgets.Tabulator(
             pd.DataFrame(), pagination="remote", page_size=10, show_index=False, disabled=True,
@@ -154,14 +157,14 @@ class CoexMap(pn.viewable.Viewer):
     # ---------------------------------------------------------------- plots
 
     def _panel(self, name: str) -> pn.pane.HoloViews:
-        dmap = hv.DynamicMap(lambda **kw: self._points(name), streams=[self._stream])
+        dmap = hv.DynamicMap(lambda **kw: self._points(name), streams=[self._map_stream])
         box, lasso = hv.streams.BoundsXY(source=dmap), hv.streams.Lasso(source=dmap)
         tap = hv.streams.Tap(source=dmap)
         box.add_subscriber(lambda bounds: self._select(name, bounds=bounds))
         lasso.add_subscriber(lambda geometry: self._select(name, polygon=geometry))
         tap.add_subscriber(lambda x, y: self._click(name, x, y))
-        highlights = hv.DynamicMap(lambda **kw: self._highlights(name), streams=[self._stream])
-        return pn.pane.HoloViews(dmap * highlights, sizing_mode="fixed", linked_axes=False)
+        highlights = hv.DynamicMap(lambda **kw: self._highlights(name), streams=[self._pick_stream])
+        return pn.pane.HoloViews(dmap * highlights, sizing_mode="stretch_width", linked_axes=False)
 
     def _colour(self, frame: pd.DataFrame, name: str) -> tuple[np.ndarray, dict]:
         if self.color_by == "gene set":
@@ -170,12 +173,14 @@ class CoexMap(pn.viewable.Viewer):
             values = np.where(frame["gene"].isin(members), self.gene_set or "in set", "other")
         else:
             values = frame[self.color_by].to_numpy()
-        labels, key = top_categories(values, 12)
+            if self.color_by == "module":
+                values = np.where(values == "none", "no module", "module " + values.astype(object))
+        labels, key = top_categories(values, CATEGORIES)
         return np.asarray(labels.astype(str)), key
 
     def _points(self, name: str) -> hv.Element:
         frame = self.frame(name)
-        title = f"{self._nodes[name].attrs.get('species', name)} ({name}) · {self.subset} · {len(frame):,} genes"
+        title = f"{name} · {self.subset} · {len(frame):,} genes"
         if frame.empty:
             return hv.Points([], ["x", "y"]).opts(title=f"{name}: no {self.subset} map", **PANEL_SIZE)
         labels, key = self._colour(frame, name)
@@ -184,18 +189,19 @@ class CoexMap(pn.viewable.Viewer):
         points = hv.Points(data, ["x", "y"], ["gene", "symbol", "compartment", "module", "colour"])
         if len(frame) > GLYPH_LIMIT:
             shaded = dynspread(rasterize(points, aggregator="count", **PANEL_SIZE), threshold=0.5, max_px=3)
-            return shaded.opts(cmap="Greys", cnorm="eq_hist", tools=tools, title=title, **PANEL_SIZE)
+            return shaded.opts(cmap="Greys", cnorm="eq_hist", tools=tools, active_tools=["box_select"], title=title,
+                               framewise=True, **PANEL_SIZE)
         return points.opts(
-            color="colour", cmap=key, size=4, alpha=0.8, tools=["hover", *tools], title=title,
-            legend_position="bottom", nonselection_alpha=0.8, selection_alpha=0.8, xaxis=None, yaxis=None,
-            padding=0.05, **PANEL_SIZE,
+            color="colour", cmap=key, size=4, alpha=0.8, tools=["hover", *tools], active_tools=["box_select"], title=title,
+            legend_position="bottom", legend_cols=3, nonselection_alpha=0.8, selection_alpha=0.8, xaxis=None,
+            yaxis=None, padding=0.08, framewise=True, **PANEL_SIZE,
         )
 
     def _highlights(self, name: str) -> hv.Points:
         frame = self.frame(name)
         chosen = frame[frame["gene"].isin(self.highlighted(name))] if not frame.empty else frame
         return hv.Points(chosen, ["x", "y"], ["gene", "symbol"]).opts(
-            color="white", line_color=HIGHLIGHT, line_width=2, size=9, tools=["hover"]
+            color=None, line_color=HIGHLIGHT, line_width=2.5, size=10, tools=["hover"]
         )
 
     # ---------------------------------------------------------------- events
@@ -258,11 +264,15 @@ class CoexMap(pn.viewable.Viewer):
             for gene_id in genes:
                 if gene_id in frame.index:
                     record = frame.loc[gene_id]
-                    rows.append({"species": name, "role": role, "gene": gene_id, "symbol": record["symbol"],
+                    rows.append({"ortholog group": self._group_of.get((name, gene_id), ""),
+                                 "species": name, "role": role, "gene": gene_id, "symbol": record["symbol"],
                                  "compartment": record["compartment"], "module": record["module"],
                                  "module enrichment": enrichment.get(record["module"], "")})
-        return pd.DataFrame(rows, columns=["species", "role", "gene", "symbol", "compartment", "module",
-                                           "module enrichment"])
+        columns = ["ortholog group", "species", "role", "gene", "symbol", "compartment", "module", "module enrichment"]
+        table = pd.DataFrame(rows, columns=columns)
+        # each selected gene next to its orthologs; genes without orthologs last
+        return table.assign(_last=table["ortholog group"] == "").sort_values(
+            ["_last", "ortholog group", "species"], kind="stable", ignore_index=True).drop(columns="_last")
 
     @param.depends("selection", "subset", "layout", watch=True)
     def _show_selection(self) -> None:
