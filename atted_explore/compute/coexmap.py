@@ -33,8 +33,11 @@ unless ``recompute=True``.
 Alignment: per subset, every node's map is mapped onto the reference node's by
 orthogonal Procrustes with scale (rotation, reflection, isotropic scale and
 shift; ``scipy.linalg.orthogonal_procrustes``) on ortholog anchors (centroids of
-ortholog groups, see :mod:`.map_modules`). A similarity transform keeps every
-distance ratio, so modules and conservation scores do not change.
+ortholog groups, see :mod:`.map_modules`). The scale matches the anchors' RMS
+spread around their centroid rather than the least-squares scale, which tends
+to 0 when anchors disagree (maize-rice: 0.02) and would shrink a map to a dot.
+A similarity transform keeps every distance ratio, so modules and conservation
+scores do not change.
 """
 
 from __future__ import annotations
@@ -183,8 +186,8 @@ def _align(atlas: xr.DataTree, name: str, reference: str, subset: str, maps: dic
         return {"reference": reference, "anchors": int(anchors.groups.size), "aligned": False}
     points_ref, points_own = anchors.positions(target, own)
     centre_ref, centre_own = points_ref.mean(axis=0), points_own.mean(axis=0)
-    rotation, singular_sum = orthogonal_procrustes(points_own - centre_own, points_ref - centre_ref)
-    scale = singular_sum / max(float(((points_own - centre_own) ** 2).sum()), 1e-12)
+    rotation, _ = orthogonal_procrustes(points_own - centre_own, points_ref - centre_ref)
+    scale = np.sqrt(((points_ref - centre_ref) ** 2).sum() / max(float(((points_own - centre_own) ** 2).sum()), 1e-12))
     maps[name][subset] = ((own - centre_own) @ rotation * scale + centre_ref).astype(np.float32)
     return {"reference": reference, "anchors": int(anchors.groups.size), "aligned": True, "scale": float(scale),
             "reflected": bool(np.linalg.det(rotation) < 0)}

@@ -350,8 +350,11 @@ def module_matches(atlas: xr.DataTree, node_a: str, node_b: str, subset: str = "
     return xr.Dataset.from_dataframe(table[columns].rename_axis("row"))
 
 
-def ortholog_genes(atlas: xr.DataTree, node_from: str, genes, node_to: str) -> list[str]:
-    """Genes of ``node_to`` sharing an ortholog group with any of ``genes`` of ``node_from`` (empty if none)."""
-    table = orthologs(atlas)
+def ortholog_genes(atlas: xr.DataTree, node_from: str, genes, node_to: str, table: pd.DataFrame | None = None) -> list[str]:
+    """Genes of ``node_to`` sharing an ortholog group with any of ``genes`` of ``node_from`` (empty if none).
+
+    ``table``: the atlas's ortholog table when the caller holds it already (views call this per selection).
+    """
+    table = orthologs(atlas) if table is None else table
     groups = table.loc[(table["node"] == node_from) & table["gene"].isin(list(genes)), "group"]
     return sorted(table.loc[(table["node"] == node_to) & table["group"].isin(groups), "gene"].unique())

@@ -54,8 +54,8 @@ class CoexMap(pn.viewable.Viewer):
         self._atlas = atlas
         self._nodes = {n: resident(atlas[n].dataset) for n in names}
         self._conservation = stored_conservation(atlas)
-        table = orthologs(atlas)
-        self._group_of = dict(zip(zip(table["node"], table["gene"]), table["group"]))
+        self._orthologs = orthologs(atlas)
+        self._group_of = dict(zip(zip(self._orthologs["node"], self._orthologs["gene"]), self._orthologs["group"]))
         self._frames: dict[tuple, pd.DataFrame] = {}
         self._cache: dict[tuple, object] = {}
         self.param.species.objects = names
@@ -68,9 +68,10 @@ class CoexMap(pn.viewable.Viewer):
         super().__init__(species=species, **params)
         if self.subset not in subsets:
             raise InputError(f"CoexMap: subset {self.subset!r} has no map; the atlas has {subsets}")
-        # points redraw when the map or colours change, highlight rings when the picks change
+        # the map stream redraws the points (and rings); the pick stream only the rings: the points'
+        # callback is memoized, so their unchanged data is not sent again
         self._map_stream = hv.streams.Params(self, ["subset", "layout", "color_by", "gene_set"])
-        self._pick_stream = hv.streams.Params(self, ["subset", "layout", "genes", "selection"])
+        self._pick_stream = hv.streams.Params(self, ["genes", "selection"])
         self._panels = {n: self._panel(n) for n in names}
         self._row = pn.Row(*[self._panels[n] for n in self.species], sizing_mode="stretch_width")
         self._score = pn.pane.HTML("", sizing_mode="stretch_width")
@@ -124,7 +125,7 @@ class CoexMap(pn.viewable.Viewer):
         for other, genes in picked.items():
             if other != name:
                 out |= set(self._cached(("orthologs", other, name, frozenset(genes)),
-                                        lambda: ortholog_genes(self._atlas, other, genes, name)))
+                                        lambda: ortholog_genes(self._atlas, other, genes, name, self._orthologs)))
         return sorted(out)
 
     def _cached(self, key, compute):
@@ -163,7 +164,9 @@ class CoexMap(pn.viewable.Viewer):
         box.add_subscriber(lambda bounds: self._select(name, bounds=bounds))
         lasso.add_subscriber(lambda geometry: self._select(name, polygon=geometry))
         tap.add_subscriber(lambda x, y: self._click(name, x, y))
-        highlights = hv.DynamicMap(lambda **kw: self._highlights(name), streams=[self._pick_stream])
+        # not memoized: a new map also moves the rings
+        rings = hv.Callable(lambda **kw: self._highlights(name), memoize=False)
+        highlights = hv.DynamicMap(rings, streams=[self._pick_stream])
         return pn.pane.HoloViews(dmap * highlights, sizing_mode="stretch_width", linked_axes=False)
 
     def _colour(self, frame: pd.DataFrame, name: str) -> tuple[np.ndarray, dict]:
@@ -184,9 +187,10 @@ class CoexMap(pn.viewable.Viewer):
         if frame.empty:
             return hv.Points([], ["x", "y"]).opts(title=f"{name}: no {self.subset} map", **PANEL_SIZE)
         labels, key = self._colour(frame, name)
-        data = frame.assign(colour=labels)
+        # hover shows one label column: HoloViews computes ranges of every value column on each redraw
+        data = pd.DataFrame({"x": frame["x"], "y": frame["y"], "colour": labels, "gene": self._labels(name, frame)})
         tools = ["box_select", "lasso_select", "tap"]
-        points = hv.Points(data, ["x", "y"], ["gene", "symbol", "compartment", "module", "colour"])
+        points = hv.Points(data, ["x", "y"], ["colour", "gene"])
         if len(frame) > GLYPH_LIMIT:
             shaded = dynspread(rasterize(points, aggregator="count", **PANEL_SIZE), threshold=0.5, max_px=3)
             return shaded.opts(cmap="Greys", cnorm="eq_hist", tools=tools, active_tools=["box_select"], title=title,
@@ -200,9 +204,14 @@ class CoexMap(pn.viewable.Viewer):
     def _highlights(self, name: str) -> hv.Points:
         frame = self.frame(name)
         chosen = frame[frame["gene"].isin(self.highlighted(name))] if not frame.empty else frame
-        return hv.Points(chosen, ["x", "y"], ["gene", "symbol"]).opts(
+        return hv.Points(chosen[["x", "y", "gene"]], ["x", "y"], ["gene"]).opts(
             color=None, line_color=HIGHLIGHT, line_width=2.5, size=10, tools=["hover"]
         )
+
+    def _labels(self, name: str, frame: pd.DataFrame) -> pd.Series:
+        """Hover text per gene: ID, symbol, compartment, module (built once per map)."""
+        return self._cached(("labels", name, self.subset, self.layout), lambda: (
+            frame["gene"] + " · " + frame["symbol"] + " · " + frame["compartment"] + " · module " + frame["module"]))
 
     # ---------------------------------------------------------------- events
 
@@ -251,25 +260,23 @@ class CoexMap(pn.viewable.Viewer):
 
     def selection_table(self) -> pd.DataFrame:
         """Selected genes and their orthologs in the other panels: annotation, module and its top gene set."""
-        rows = []
+        columns = ["ortholog group", "species", "role", "gene", "symbol", "compartment", "module", "module enrichment"]
         chosen = {}
         for entry in self.selection:
             name, _, gene_id = entry.partition(":")
             chosen.setdefault(name, []).append(gene_id)
-        for name in self.species:
-            genes = chosen.get(name) or self.highlighted(name) if chosen else []
-            role = "selected" if name in chosen else "ortholog"
-            frame = self.frame(name).set_index("gene")
+        parts = []
+        for name in self.species if chosen else []:
+            genes = chosen.get(name) or self.highlighted(name)
+            frame = self.frame(name)
+            part = frame[frame["gene"].isin(genes)].drop(columns=["x", "y"])
             enrichment = self._cached(("enrichment", name, self.subset), lambda: _top_sets(self._nodes[name], self.subset))
-            for gene_id in genes:
-                if gene_id in frame.index:
-                    record = frame.loc[gene_id]
-                    rows.append({"ortholog group": self._group_of.get((name, gene_id), ""),
-                                 "species": name, "role": role, "gene": gene_id, "symbol": record["symbol"],
-                                 "compartment": record["compartment"], "module": record["module"],
-                                 "module enrichment": enrichment.get(record["module"], "")})
-        columns = ["ortholog group", "species", "role", "gene", "symbol", "compartment", "module", "module enrichment"]
-        table = pd.DataFrame(rows, columns=columns)
+            parts.append(part.assign(
+                species=name, role="selected" if name in chosen else "ortholog",
+                **{"ortholog group": [self._group_of.get((name, g), "") for g in part["gene"]],
+                   "module enrichment": part["module"].map(enrichment).fillna("")},
+            ))
+        table = pd.concat(parts, ignore_index=True)[columns] if parts else pd.DataFrame(columns=columns)
         # each selected gene next to its orthologs; genes without orthologs last
         return table.assign(_last=table["ortholog group"] == "").sort_values(
             ["_last", "ortholog group", "species"], kind="stable", ignore_index=True).drop(columns="_last")
