@@ -142,7 +142,7 @@ def test_bad_inputs_get_clear_errors(demo_maps):
 def test_real_maize_rice_conservation_per_subset():
     """Maize vs rice (no localization): all genes, OryzaCyc-annotated genes (carried to maize through
     orthogroups) and single-copy orthologs; the figures are reported in the closing note, not asserted."""
-    atlas = analyze_atlas(datasets.load("maize_rice_tissues"), n_bags=20, seed=0, progress=False)
+    atlas = analyze_atlas(datasets.load("maize_rice_tissues"), n_bags=20, top_k=200, seed=0, progress=False)
     validate(atlas)
     table = stored_conservation(atlas)
     assert set(table["subset"]) == {"all", "annotated", "single_copy"}
