@@ -84,6 +84,7 @@ class CoexMap(pn.viewable.Viewer):
             pn.widgets.Select.from_param(self.param.subset, width=160),
             pn.widgets.RadioButtonGroup.from_param(self.param.layout, width=200),
             pn.widgets.Select.from_param(self.param.color_by, width=130),
+            pn.widgets.TextInput.from_param(self.param.gene_set, placeholder="gene-set ID", width=150),
         )
         self._show_species()
         self._show_scores()
