@@ -191,7 +191,11 @@ class CoexMap(pn.viewable.Viewer):
         # hover shows one label column: HoloViews computes ranges of every value column on each redraw
         data = pd.DataFrame({"x": frame["x"], "y": frame["y"], "colour": labels, "gene": self._labels(name, frame)})
         tools = ["box_select", "lasso_select", "tap"]
-        points = hv.Points(data, ["x", "y"], ["colour", "gene"])
+        # declared values: HoloViews takes a dimension's factors from them instead of scanning the column
+        # on every redraw (the hover label is never an axis or a colour, its factors are unused)
+        colour_dim = hv.Dimension("colour", values=list(key))
+        label_dim = hv.Dimension("gene", values=["gene"])
+        points = hv.Points(data, ["x", "y"], [colour_dim, label_dim])
         if len(frame) > GLYPH_LIMIT:
             shaded = dynspread(rasterize(points, aggregator="count", **PANEL_SIZE), threshold=0.5, max_px=3)
             return shaded.opts(cmap="Greys", cnorm="eq_hist", tools=tools, active_tools=["box_select"], title=title,
@@ -205,7 +209,7 @@ class CoexMap(pn.viewable.Viewer):
     def _highlights(self, name: str) -> hv.Points:
         frame = self.frame(name)
         chosen = frame[frame["gene"].isin(self.highlighted(name))] if not frame.empty else frame
-        return hv.Points(chosen[["x", "y", "gene"]], ["x", "y"], ["gene"]).opts(
+        return hv.Points(chosen[["x", "y", "gene"]], ["x", "y"], [hv.Dimension("gene", values=["gene"])]).opts(
             color=None, line_color=HIGHLIGHT, line_width=2.5, size=10, tools=["hover"]
         )
 
