@@ -10,6 +10,7 @@ with box/lasso), ``gene`` (the gene last clicked: open its CoexList from it).
 
 from __future__ import annotations
 
+import colorcet
 import holoviews as hv
 import numpy as np
 import pandas as pd
@@ -32,6 +33,8 @@ COLOR_FIELDS = ("compartment", "module", "gene set")
 GLYPH_LIMIT = 20_000  # below: real glyphs with hover; above: datashaded
 PANEL_SIZE = {"height": 380, "min_width": 260, "responsive": True}  # panels share the page width
 HIGHLIGHT = "#111111"  # rings: no category colour is this dark
+PALETTE = colorcet.palette["glasbey_category10"]
+NEUTRAL = ("no module", "other", "unknown")
 CATEGORIES = 9  # coloured categories per panel; the rest are "other" (the legend stays readable)
 
 
@@ -180,6 +183,9 @@ class CoexMap(pn.viewable.Viewer):
             if self.color_by == "module":
                 values = np.where(values == "none", "no module", "module " + values.astype(object))
         labels, key = top_categories(values, CATEGORIES)
+        # colours by sorted label, so a compartment has one colour in every panel; "none"-like labels grey
+        named = sorted(c for c in key if c not in NEUTRAL)
+        key = {c: PALETTE[i % len(PALETTE)] for i, c in enumerate(named)} | {c: "#bbbbbb" for c in key if c in NEUTRAL}
         return np.asarray(labels.astype(str)), key
 
     def _points(self, name: str) -> hv.Element:
