@@ -5,14 +5,14 @@ __version__ = "0.1.0"  # before the imports: submodules record it in what they b
 from . import datasets
 from .atlas import open_atlas, save_atlas, validate
 from .compute import (
-    analyze_atlas, analyze_node, coexpression, function_score, interpret_pcs, network, pca, project_network,
-    to_cytoscape,
+    analyze_atlas, analyze_node, coexmap, coexpression, function_score, interpret_pcs, map_conservation, network, pca,
+    project_network, to_cytoscape,
 )
 from .errors import InputError
 from .summarizers import ChatSummarizer, OfflineSummarizer
 
 __all__ = [
-    "ChatSummarizer", "InputError", "OfflineSummarizer", "analyze_atlas", "analyze_node", "coexpression", "datasets",
-    "function_score", "interpret_pcs", "network", "open_atlas", "pca", "project_network", "save_atlas",
-    "to_cytoscape", "validate",
+    "ChatSummarizer", "InputError", "OfflineSummarizer", "analyze_atlas", "analyze_node", "coexmap", "coexpression",
+    "datasets", "function_score", "interpret_pcs", "map_conservation", "network", "open_atlas", "pca",
+    "project_network", "save_atlas", "to_cytoscape", "validate",
 ]

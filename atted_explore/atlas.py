@@ -9,6 +9,12 @@ Root node
     in that child). Two genes are orthologs when they share a group, so 1:1 and
     1:many relations (and pairwise reciprocal-best-hit tables, one group per
     pair) share one representation.
+    Optional CoexMap conservation table (atlas-level results live at the root;
+    written by :func:`atted_explore.coexmap`, dims without coordinates so the
+    species nodes do not inherit them): ``map_conservation_{score, baseline,
+    p_value, excess}`` (float) and ``map_conservation_n_anchors`` (int, -1 =
+    not computed) on (``map_pair``, ``map_subset``); ``map_node_a``,
+    ``map_node_b`` on ``map_pair``; ``map_subset_name`` on ``map_subset``.
 
 Species node (e.g. ``"Ath-r"``), attrs ``species`` (Latin name),
 ``species_code`` (``"Ath"``), ``platform`` (``"r"`` RNA-seq, ``"m"`` array ...).
@@ -24,6 +30,7 @@ coex_partner        gene, rank             partner's position on ``gene``; -1 no
 coex_score          gene, rank             coexpression index (larger = stronger)
 coex_mr             gene, rank             mutual rank, when the method has one
 coexmap             gene, subset, xy       CoexMap layout; NaN outside the subset
+coexmap_module      gene, subset           map module (HDBSCAN), int32; -1 none
 localization        gene, compartment      bool
 gene_set_name       gene_set               display name of a gene set
 gene_set_size       gene_set               IDs its annotation file lists (matched or not)
@@ -45,9 +52,12 @@ Coordinates: ``gene`` (unique str IDs) with ``symbol``, ``description``;
 ``sample`` (unique str IDs) with ``study``, ``tissue``, ``treatment``,
 ``title``; ``pc`` (int, 1-based) with ``label``, ``summary``, ``pc_description``
 (the genes own the name ``description``);
-``rank`` (int, 1-based); ``compartment``; ``subset`` (``"all"`` or a
-compartment); ``xy`` (``"x"``, ``"y"``); ``gene_set`` (str IDs); ``side``
+``rank`` (int, 1-based); ``compartment``; ``subset`` (``"all"``, a
+compartment, a gene-set ID, ``"annotated"`` or ``"single_copy"``, see
+:mod:`atted_explore.compute.coexmap`); ``xy`` (``"x"``, ``"y"``); ``gene_set`` (str IDs); ``side``
 (``"positive"``, ``"negative"``: the two ends of a PC).
+Node attrs of the CoexMaps: ``coexmap_params``, ``coexmap_subsets``,
+``coexmap_alignment``, ``coexmap_skipped``.
 
 PC interpretation (:func:`atted_explore.interpret_pcs`) stores tidy tables as
 one variable per column on a table dim: ``enrichment_{pc, side, rank, set,
@@ -96,6 +106,7 @@ VARIABLE_DIMS: dict[str, tuple[str, ...]] = {
     "coex_score": ("gene", "rank"),
     "coex_mr": ("gene", "rank"),
     "coexmap": ("gene", "subset", "xy"),
+    "coexmap_module": ("gene", "subset"),
     "localization": ("gene", "compartment"),
     "gene_set_name": ("gene_set",),
     "gene_set_size": ("gene_set",),
@@ -107,6 +118,14 @@ VARIABLE_DIMS: dict[str, tuple[str, ...]] = {
     **{f"{prefix}{column}": (dim,) for prefix, dim, columns in INTERPRETATION_TABLES.values() for column in columns},
     "representative_shared": ("pc", "side"),
     "top_gene_count": ("pc", "side"),
+}
+
+#: dims of the atlas-level (root) variables besides the ortholog table.
+ROOT_VARIABLE_DIMS: dict[str, tuple[str, ...]] = {
+    **{f"map_conservation_{v}": ("map_pair", "map_subset") for v in ("score", "baseline", "p_value", "excess", "n_anchors")},
+    "map_node_a": ("map_pair",),
+    "map_node_b": ("map_pair",),
+    "map_subset_name": ("map_subset",),
 }
 
 SAMPLE_FIELDS = ("study", "tissue", "treatment", "title")
@@ -296,6 +315,14 @@ def validate(atlas: xr.DataTree, check_values: bool = True) -> xr.DataTree:
     for name in names:
         validate_node(atlas[name].to_dataset(), name, check_values=check_values)
     root = atlas.dataset
+    for var, dims in ROOT_VARIABLE_DIMS.items():
+        if var in root and root[var].dims != dims:
+            _fail(f"atlas root, variable {var!r}", f"has dims {root[var].dims}, expected {dims}")
+    if "map_node_a" in root:
+        named = set(root["map_node_a"].values.astype(str)) | set(root["map_node_b"].values.astype(str))
+        unknown = sorted(named - set(names))
+        if unknown:
+            _fail("atlas root, variable 'map_node_a'/'map_node_b'", f"names unknown species nodes {unknown[:5]}")
     present = [v for v in ORTHOLOG_VARIABLES if v in root]
     if present and len(present) != len(ORTHOLOG_VARIABLES):
         _fail("atlas root", f"ortholog table needs all of {ORTHOLOG_VARIABLES}, found {present}")

@@ -29,6 +29,7 @@ def build_atlas(
     client=None,
     progress: bool = True,
     go_parents: Path | None = None,
+    coexmaps: bool = True,
 ) -> Path:
     """Read, join, analyse and save an atlas at ``out``; returns the path.
 
@@ -39,6 +40,8 @@ def build_atlas(
     out = Path(out)
     check_output_path(out, overwrite=overwrite, replace_non_atlas=overwrite)
     atlas = assemble_atlas(species, orthologs, name=name or out.stem, description=description, go_parents=go_parents)
-    atlas = analyze_atlas(atlas, n_bags=n_bags, top_k=top_k, seed=seed, client=client, progress=progress)
+    atlas = analyze_atlas(
+        atlas, n_bags=n_bags, top_k=top_k, seed=seed, client=client, progress=progress, coexmaps=coexmaps
+    )
     validate(atlas)
     return save_atlas(atlas, out, overwrite=overwrite, replace_non_atlas=overwrite)

@@ -134,6 +134,8 @@ def add_build_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--top-k", dest="top_k", type=int, default=2000, help="partners kept per gene (default 2000)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars")
+    parser.add_argument("--no-coexmaps", dest="coexmaps", action="store_false",
+                        help="skip the CoexMaps (UMAP layouts per subset, alignment, conservation)")
 
 
 def _build_inputs(args: argparse.Namespace) -> tuple[list[SpeciesInput], list[OrthologInput], str]:
@@ -201,7 +203,7 @@ def cmd_build(args: argparse.Namespace) -> int:
             path = build.build_atlas(
                 species, orthologs, out=args.out, overwrite=args.overwrite, name=args.dataset or args.out.stem,
                 description=description, n_bags=args.bags, top_k=args.top_k, seed=args.seed, client=client,
-                progress=args.progress, go_parents=args.go_parents,
+                progress=args.progress, go_parents=args.go_parents, coexmaps=args.coexmaps,
             )
     finally:
         if client is not None:

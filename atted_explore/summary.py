@@ -6,6 +6,7 @@ import pandas as pd
 import xarray as xr
 
 from .atlas import gene_sets, orthologs, species_nodes
+from .compute.map_modules import stored_conservation
 
 
 def computed(node: xr.Dataset) -> list[str]:
@@ -18,7 +19,14 @@ def computed(node: xr.Dataset) -> list[str]:
     if "coex_partner" in node:
         steps.append(f"coexpression ({node.attrs.get('coex_method', 'unknown method')}, top {node.sizes['rank']})")
     if "coexmap" in node:
-        steps.append("CoexMap (" + ", ".join(map(str, node["subset"].values)) + ")")
+        maps = [str(s) for s in node["subset"].values]
+        if "coexmap_module" in node:
+            counts = (node["coexmap_module"].max("gene").values + 1).tolist()
+            maps = [f"{s}: {int(n)} modules" for s, n in zip(maps, counts)]
+        steps.append("CoexMaps (" + ", ".join(maps) + ")")
+        skipped = node.attrs.get("coexmap_skipped") or {}
+        if skipped:
+            steps.append("no CoexMap for " + ", ".join(f"{s} ({why})" for s, why in skipped.items()))
     if "localization" in node:
         steps.append("localization")
     if "member_set" in node:
@@ -79,4 +87,10 @@ def describe(atlas: xr.DataTree) -> str:
         lines.append(
             f"orthologs: {table_orthologs['group'].nunique()} groups, {len(table_orthologs)} memberships"
         )
+    conservation = stored_conservation(atlas)
+    if len(conservation):
+        lines.append("")
+        lines.append("CoexMap conservation (ortholog neighbourhoods kept, vs shuffled orthology):")
+        shown = conservation.assign(p_value=conservation["p_value"].map("{:.3g}".format))
+        lines.append(shown.round({"score": 3, "baseline": 3, "excess": 3}).to_string(index=False))
     return "\n".join(lines)

@@ -36,7 +36,7 @@ def _pc_coordinates(node: xr.Dataset, pc: int) -> np.ndarray:
     return np.asarray(node["sample_score"].sel(pc=pc).values, dtype=float)
 
 
-def _inside_polygon(x: np.ndarray, y: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+def inside_polygon(x: np.ndarray, y: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
     """Even-odd rule: a point is inside when a ray to +x crosses the boundary an odd number of times."""
     inside = np.zeros(x.shape, dtype=bool)
     x_prev, y_prev = xs[-1], ys[-1]
@@ -73,7 +73,7 @@ def region_mask(
             raise InputError(
                 f"region_mask: a polygon needs >= 3 vertices with as many xs as ys, got {xs.size} and {ys.size}"
             )
-        inside = _inside_polygon(x, y, xs, ys)
+        inside = inside_polygon(x, y, xs, ys)
     return xr.DataArray(inside, dims="sample", coords={"sample": node["sample"].values}, name="selected")
 
 
@@ -105,9 +105,18 @@ def term_enrichment(
     table = pd.concat(tables, ignore_index=True)
     table["expected"] = table["total"] * n_selected / n_samples
     table["fold"] = table["selected"] / table["expected"]
-    table["p_value"] = stats.hypergeom.sf(table["selected"] - 1, n_samples, table["total"], n_selected)
-    table["q_value"] = stats.false_discovery_control(table["p_value"].to_numpy(), method="bh")
+    table["p_value"], table["q_value"] = over_representation(table["selected"], table["total"], n_selected, n_samples)
     return table.sort_values(["p_value", "fold"], ascending=[True, False], ignore_index=True)
+
+
+def over_representation(hits, totals, n_drawn: int, n_population: int) -> tuple[np.ndarray, np.ndarray]:
+    """Hypergeometric upper-tail p-values ``P(X >= hits)``, ``X ~ Hypergeom(n_population, totals, n_drawn)``,
+    and their Benjamini-Hochberg q-values (one family: every row)."""
+    hits, totals = np.asarray(hits), np.asarray(totals)
+    if hits.size == 0:
+        return np.array([], dtype=float), np.array([], dtype=float)
+    p_values = stats.hypergeom.sf(hits - 1, n_population, totals, n_drawn)
+    return p_values, stats.false_discovery_control(p_values, method="bh")
 
 
 def _as_mask(node: xr.Dataset, selected) -> np.ndarray:

@@ -13,6 +13,15 @@ module of chloroplast genes, driven by light, is conserved: its orthologs are
 module members in every species. The other modules are drawn independently per
 species, so their orthologs fall into other modules or none (they rewire).
 
+Chloroplast biology is conserved beyond that one module, as ATTED-II v13 found
+(maps of chloroplast genes look alike across distant species, all-gene maps do
+not): an ortholog family keeps its compartment in every species (a gene keeps
+its family's compartment with probability ``LOCALIZATION_KEPT``), and a
+chloroplast family responds to the shared treatments (heat, cold, light ...)
+with family-level loadings drawn once for all species; other families draw
+their treatment loadings per species. Tissues differ between species, so
+tissue loadings are always species-specific.
+
 The planted truth is stored in the atlas (``truth_*`` variables, node attr
 ``truth_dominant_study``, root attr ``truth_conserved_module``), so it survives
 ``save_atlas``/``open_atlas`` and tests can check that analyses recover it.
@@ -75,6 +84,9 @@ DOMINANT_FRACTION = 0.45
 GENE_CHUNK = 32  # genes per stored chunk
 GENES_PER_TILE = 8 * GENE_CHUNK  # genes per generated tile: whole stored chunks, fewer and larger numpy calls
 CHLOROPLAST_SHARE = 0.19
+LOCALIZATION_KEPT = 0.9  # a gene's compartment is its family's with this probability
+FAMILY_CHLOROPLAST_SHARE = 0.2  # of the other families: chloroplast proteins are mostly conserved across plants
+CONSERVED_RESPONSE_SD = 2.0  # family-level treatment loadings of chloroplast families
 
 #: Sizes per species node; ``**overrides`` replace them (an int for every node or a {node: int} dict).
 PRESETS: dict[str, dict] = {
@@ -186,6 +198,28 @@ def _families(config: dict, rng: np.random.Generator) -> dict[str, np.ndarray]:
         assigned[rng.permutation(n_genes)[: copies.size]] = copies
         family_of_gene[spec.node] = assigned
     return family_of_gene
+
+
+@dataclass(frozen=True)
+class FamilyTraits:
+    """What an ortholog family keeps in every species: its compartment and (chloroplast) treatment response."""
+
+    compartment: np.ndarray  # (family,) index into COMPARTMENTS
+    treatment_loadings: np.ndarray  # (family, treatment) float32
+
+
+def _compartment_shares(chloroplast: float) -> list[float]:
+    """Primary-compartment probabilities: ``chloroplast``, then nucleus, mitochondrion, other in fixed ratios."""
+    chloroplast = min(max(chloroplast, 0.0), 1.0)
+    return [chloroplast, *(np.array([0.35, 0.1, 0.55]) * (1 - chloroplast))]
+
+
+def _family_traits(family_of_gene: dict[str, np.ndarray], rng: np.random.Generator) -> FamilyTraits:
+    n_families = max(int(f.max()) for f in family_of_gene.values()) + 1
+    compartment = rng.choice(len(COMPARTMENTS), size=n_families, p=_compartment_shares(FAMILY_CHLOROPLAST_SHARE))
+    compartment[:CONSERVED_FAMILIES] = 0
+    loadings = rng.standard_normal((n_families, len(TREATMENTS))) * CONSERVED_RESPONSE_SD
+    return FamilyTraits(compartment, loadings.astype(np.float32))
 
 
 def _ortholog_table(genes: dict[str, np.ndarray], family_of_gene: dict[str, np.ndarray]) -> xr.Dataset:
@@ -320,7 +354,7 @@ def _module_sizes(n_modules: int, available: int, rng: np.random.Generator) -> l
 
 
 def _genes(spec: SpeciesSpec, n_genes: int, n_modules: int, n_decoys: int, family: np.ndarray,
-           conditions: list[str], rng: np.random.Generator):
+           traits: FamilyTraits, conditions: list[str], rng: np.random.Generator):
     """Gene annotation, modules, compartments, loadings and gene sets of one node."""
     ids = text.gene_ids(spec.id_style, n_genes, rng)
     n_conditions = len(conditions)
@@ -360,15 +394,26 @@ def _genes(spec: SpeciesSpec, n_genes: int, n_modules: int, n_decoys: int, famil
         gene_sets[decoy] = list(ids[np.sort(rng.choice(n_genes, rng.integers(5, 41), replace=False))])
 
     localization = np.zeros((n_genes, len(COMPARTMENTS)), dtype=bool)
-    # Chloroplast ~20% of genes in all, counting the conserved module's and dual-targeted genes.
-    chloroplast = max(0.0, (CHLOROPLAST_SHARE * n_genes - conserved.size) / (n_genes - conserved.size))
-    others = np.array([0.35, 0.1, 0.55]) * (1 - chloroplast)  # nucleus, mitochondrion, other
-    primary = rng.choice(len(COMPARTMENTS), size=n_genes, p=[chloroplast, *others])
-    primary[conserved] = 0
+    # Genes of a family mostly keep its compartment; the others are drawn so that chloroplast
+    # genes are ~20% in all, counting the conserved module's and dual-targeted genes.
+    inherited = (family >= 0) & (rng.random(n_genes) < LOCALIZATION_KEPT)
+    inherited[conserved] = True
+    primary = np.where(inherited, traits.compartment[np.maximum(family, 0)], 0)
+    fixed_chloroplast = int((primary[inherited] == 0).sum())
+    free_share = (CHLOROPLAST_SHARE * n_genes - fixed_chloroplast) / max(int((~inherited).sum()), 1)
+    drawn = rng.choice(len(COMPARTMENTS), size=n_genes, p=_compartment_shares(free_share))
+    primary = np.where(inherited, primary, drawn)
     localization[np.arange(n_genes), primary] = True
     dual = rng.random(n_genes) < 0.06
     second = (primary + rng.integers(1, len(COMPARTMENTS), n_genes)) % len(COMPARTMENTS)
     localization[np.flatnonzero(dual), second[dual]] = True
+    # chloroplast families respond to the shared treatments alike in every species (module doc)
+    responding = np.flatnonzero((family >= 0) & (primary == 0) & (module_of_gene == ""))
+    treatment_columns = [conditions.index(t) for t in TREATMENTS]
+    jitter = 1 + 0.15 * rng.standard_normal((responding.size, len(TREATMENTS)))
+    loadings[np.ix_(responding, treatment_columns)] = (traits.treatment_loadings[family[responding]] * jitter).astype(
+        np.float32
+    )
 
     symbols, descriptions = text.gene_annotation(theme, spec.symbol_prefix, spec.upper_symbols, rng)
     model_parts = {
@@ -396,14 +441,14 @@ def _genes(spec: SpeciesSpec, n_genes: int, n_modules: int, n_decoys: int, famil
 # --------------------------------------------------------------------------- assembly
 
 
-def _node(spec: SpeciesSpec, index: int, config: dict, seed: int, family: np.ndarray):
+def _node(spec: SpeciesSpec, index: int, config: dict, seed: int, family: np.ndarray, traits: FamilyTraits):
     """The node dataset without expression, and the latent model that generates it."""
     rng = np.random.default_rng([seed, index + 1, 0])
     conditions = [*spec.tissues, *TREATMENTS, *(f"batch {k + 1}" for k in range(N_BATCH_FACTORS))]
     kinds = ["tissue"] * len(spec.tissues) + ["treatment"] * len(TREATMENTS) + ["batch"] * N_BATCH_FACTORS
     node = spec.node
     genes, gene_sets, names, parts = _genes(
-        spec, config["n_genes"][node], config["n_modules"][node], config["n_decoy_sets"][node], family, conditions, rng
+        spec, config["n_genes"][node], config["n_modules"][node], config["n_decoy_sets"][node], family, traits, conditions, rng
     )
     runs, annotation, activity, dominant = _samples(
         spec, config["n_samples"][node], config["n_studies"][node], conditions, index, rng
@@ -513,6 +558,7 @@ def demo(
 
     family_rng = np.random.default_rng([seed, 0])
     family_of_gene = _families(config, family_rng)
+    traits = _family_traits(family_of_gene, np.random.default_rng([seed, 0, 1]))
     block = config["block_samples"]
     n_tiles = sum(
         len(_chunk_sizes(config["n_genes"][node], GENES_PER_TILE)) * len(_chunk_sizes(config["n_samples"][node], block))
@@ -522,7 +568,7 @@ def demo(
         nodes = {}
         for index, spec in enumerate(SPECIES):
             bar.set_postfix(node=spec.node)
-            ds, model = _node(spec, index, config, seed, family_of_gene[spec.node])
+            ds, model = _node(spec, index, config, seed, family_of_gene[spec.node], traits)
             nodes[spec.node] = ds.assign(expression=_expression(model, block, config["stream"], bar))
         root = _ortholog_table({node: ds["gene"].values for node, ds in nodes.items()}, family_of_gene)
         root.attrs = {

@@ -18,8 +18,11 @@ DEMO_BAGS = {"small": 50, "default": 100, "large": 100}
 def _recipe(preset: str, seed: int, n_bags: int) -> dict:
     from .. import __version__
 
-    # "pc_labels": atlases cached before the pipeline interpreted PCs are rebuilt
-    return {"preset": preset, "seed": seed, "n_bags": n_bags, "package_version": __version__, "pc_labels": True}
+    # "pc_labels", "coexmaps": atlases cached before the pipeline interpreted PCs or drew CoexMaps are rebuilt
+    return {
+        "preset": preset, "seed": seed, "n_bags": n_bags, "package_version": __version__, "pc_labels": True,
+        "coexmaps": 1,
+    }
 
 
 def prepared_demo(
@@ -31,7 +34,7 @@ def prepared_demo(
     rebuild: bool = False,
     progress: bool = True,
 ) -> Path:
-    """Path of the demo atlas with PCA and coexpression computed, building it if needed.
+    """Path of the demo atlas with PCA, coexpression and CoexMaps computed, building it if needed.
 
     An atlas already at ``path`` is reused when it was built with the same recipe
     (preset, seed, bags, package version); otherwise it is rebuilt and replaced atomically.

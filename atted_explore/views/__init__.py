@@ -4,10 +4,11 @@
 import holoviews.plotting.bokeh  # noqa: F401
 
 from .coexlist import CoexList
+from .coexmap import CoexMap
 from .coexviewer import CoexViewer
 from .explorer import AtlasOverview, Explorer
 from .network import NetworkDrawer
 from .pcsummary import PCSummary
 from .pcview import PCView
 
-__all__ = ["AtlasOverview", "CoexList", "CoexViewer", "Explorer", "NetworkDrawer", "PCSummary", "PCView"]
+__all__ = ["AtlasOverview", "CoexList", "CoexMap", "CoexViewer", "Explorer", "NetworkDrawer", "PCSummary", "PCView"]

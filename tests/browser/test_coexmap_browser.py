@@ -1,0 +1,89 @@
+"""The CoexMap view in a real browser: three panels, ortholog-linked box selection, subset switch, no errors."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.browser.conftest import _free_port, _serving
+
+pytestmark = pytest.mark.browser
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "data" / "screenshots"
+
+DARK_PIXELS = """canvas => {
+    // highlight rings are drawn in #111111 (titles too, but they do not change with the selection)
+    const data = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
+    let n = 0;
+    for (let i = 0; i < data.length; i += 4) {
+        if (data[i + 3] > 200 && data[i] < 45 && data[i + 1] < 45 && data[i + 2] < 45) n++;
+    }
+    return n;
+}"""
+
+
+@pytest.fixture(scope="module")
+def coexmap_url(served_atlas, tmp_path_factory):
+    path, _ = served_atlas
+    port = _free_port()
+    app = Path(__file__).with_name("coexmap_app.py")
+    command = [sys.executable, str(app), str(path), str(port)]
+    log = tmp_path_factory.mktemp("coexmap-serve") / "serve.log"
+    with _serving(command, f"http://localhost:{port}/coexmap", log) as url:
+        yield url
+
+
+def canvases(page):
+    return page.locator(".bk-Canvas")
+
+
+def panel_images(page) -> list[bytes]:
+    return [canvases(page).nth(i).screenshot() for i in range(3)]
+
+
+def wait_until(condition, timeout: float = 20.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.3)
+    return False
+
+
+def dark(page, i: int) -> int:
+    return canvases(page).nth(i).locator("canvas").first.evaluate(DARK_PIXELS)
+
+
+def test_three_panels_linked_selection_and_subset_switch(page, coexmap_url, served_atlas):
+    page.goto(coexmap_url)
+    assert wait_until(lambda: canvases(page).count() == 3, 60), "three map panels"
+    page.wait_for_timeout(1500)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "coexmap-1500.png"), full_page=True)
+    before = [dark(page, i) for i in (1, 2)]
+
+    # box-select the left part of the first panel (box select is the active drag tool)
+    box = canvases(page).nth(0).bounding_box()
+    page.mouse.move(box["x"] + 0.1 * box["width"], box["y"] + 0.1 * box["height"])
+    page.mouse.down()
+    page.mouse.move(box["x"] + 0.6 * box["width"], box["y"] + 0.75 * box["height"], steps=8)
+    page.mouse.up()
+    table = page.locator(".tabulator")
+    assert wait_until(lambda: "ortholog" in table.inner_text() and "selected" in table.inner_text()), table.inner_text()
+    text = table.inner_text()
+    for other in ("Osa-r", "Zma-r"):
+        assert other in text
+    assert wait_until(lambda: all(dark(page, i) > b + 20 for i, b in zip((1, 2), before))), "orthologs highlighted"
+    page.screenshot(path=str(SCREENSHOTS / "coexmap-selected-1500.png"), full_page=True)
+
+    images = panel_images(page)
+    page.locator("select:has(option[value='chloroplast'])").first.select_option("all")
+    assert wait_until(lambda: all(a != b for a, b in zip(images, panel_images(page)))), "every panel redrawn"
+    page.set_viewport_size({"width": 900, "height": 700})
+    page.wait_for_timeout(1000)
+    page.screenshot(path=str(SCREENSHOTS / "coexmap-900.png"), full_page=True)
+    page.set_viewport_size({"width": 1500, "height": 1100})
+    assert page.problems == []
