@@ -149,6 +149,11 @@ def node_dataset(atlas: xr.DataTree, name: str) -> xr.Dataset:
     return atlas[name].to_dataset()
 
 
+def has_coexmaps(atlas: xr.DataTree) -> bool:
+    """Whether any species node of the atlas has CoexMap layouts."""
+    return any("coexmap" in atlas[name].dataset for name in species_nodes(atlas))
+
+
 def sample_fields(node: xr.Dataset) -> list[str]:
     """Sample annotation fields with at least one non-empty value: the usual ones first, then any other.
 

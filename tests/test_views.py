@@ -315,3 +315,16 @@ def test_explorer_sends_a_gene_and_its_partners_to_the_network(atlas):
     explorer.network.gene = other  # a node clicked in the network opens its list
     assert explorer.gene == other and explorer.coex_list.gene == other
     assert explorer.tabs.active == TABS.index("Coexpression list")
+
+
+def test_explorer_links_the_coexmap(atlas):
+    explorer = Explorer(atlas)
+    assert explorer.coex_map is not None and explorer.coex_map.genes == [explorer.gene]
+    rice_gene = str(atlas["Osa-r"]["gene"].values[4])
+    explorer.coex_map.gene = rice_gene  # a gene of another species clicked on its map
+    assert explorer.species == "Osa-r" and explorer.gene == rice_gene
+    assert explorer.tabs.active == TABS.index("Coexpression list")
+    explorer.coex_map.selection = [f"Osa-r:{g}" for g in atlas["Osa-r"]["gene"].values[:5]] + ["Ath-r:AT1G01010"]
+    explorer.send_selection_to_network()
+    assert explorer.network.genes == [str(g) for g in atlas["Osa-r"]["gene"].values[:5]]
+    assert explorer.tabs.active == TABS.index("Network")

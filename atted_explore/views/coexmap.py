@@ -25,7 +25,7 @@ from ..compute.map_modules import (
 )
 from ..compute.selection import inside_polygon
 from ..errors import InputError
-from ._data import resident
+from ._data import shared_resident
 from ._style import escape, top_categories
 
 LAYOUTS = {"mesoscale": "subset", "global": "global"}
@@ -55,7 +55,7 @@ class CoexMap(pn.viewable.Viewer):
         if not names:
             raise InputError("the atlas has no CoexMaps (run atted_explore.coexmap or analyze_atlas first)")
         self._atlas = atlas
-        self._nodes = {n: resident(atlas[n].dataset) for n in names}
+        self._nodes = {n: shared_resident(atlas[n].dataset) for n in names}
         self._conservation = stored_conservation(atlas)
         self._orthologs = orthologs(atlas)
         self._group_of = dict(zip(zip(self._orthologs["node"], self._orthologs["gene"]), self._orthologs["group"]))

@@ -6,18 +6,19 @@ import panel as pn
 import param
 import xarray as xr
 
-from ..atlas import species_nodes
+from ..atlas import has_coexmaps, species_nodes
 from ..compute.pairs import featured_pair, strongest_other_pc, strongest_partner
 from ..summary import overview_table, provenance_items
 from . import _style
 from ._data import shared_resident
 from .coexlist import CoexList
 from .coexviewer import CoexViewer, gene_picker
+from .coexmap import CoexMap
 from .network import NetworkDrawer
 from .pcsummary import PCSummary
 from .pcview import GENE_EXPRESSION, PCView
 
-TABS = ("PC view", "PC meaning", "Coexpression list", "Gene pair", "Network")
+TABS = ("PC view", "PC meaning", "Coexpression list", "Gene pair", "CoexMap", "Network")
 #: partners sent to the network with a gene (the gene and its strongest partners make a readable neighbourhood).
 NETWORK_PARTNERS = 30
 
@@ -73,8 +74,13 @@ class Explorer(pn.viewable.Viewer):
         self.coex_viewer = CoexViewer(self.node)
         self.pc_summary = PCSummary(self.node)
         self.network = NetworkDrawer(atlas, species=self.species)
+        self.coex_map = CoexMap(atlas) if has_coexmaps(atlas) else None
+        self._selection_to_network = pn.widgets.Button(
+            label="Network of the selected genes of this species", color="light", width=340
+        )
+        self._selection_to_network.on_click(lambda _: self.send_selection_to_network())
         self._to_network = pn.widgets.Button(
-            label="Network of this gene and its partners", button_type="light", css_classes=["to-network"], width=300
+            label="Network of this gene and its partners", color="light", css_classes=["to-network"], width=300
         )
         self._to_network.on_click(lambda _: self.send_to_network())
         self._hint = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["featured-hint"])
@@ -82,7 +88,7 @@ class Explorer(pn.viewable.Viewer):
             *zip(
                 TABS,
                 (self.pc_view, self.pc_summary, pn.Column(self._to_network, self.coex_list), self.coex_viewer,
-                 self.network),
+                 self._coex_map_tab(), self.network),
                 strict=True,
             ),
             dynamic=False, sizing_mode="stretch_width",
@@ -92,6 +98,8 @@ class Explorer(pn.viewable.Viewer):
         self.coex_viewer.param.watch(self._show_pc, "selected_pc")
         self.pc_summary.param.watch(self._show_summary_pc, "selected_pc")
         self.network.param.watch(self._open_gene, ["gene"])
+        if self.coex_map is not None:
+            self.coex_map.param.watch(self._open_gene, ["gene"])
         self.coex_viewer.param.watch(self._pair_from_viewer, ["gene_a", "gene_b"])
         self._show_species(initial=True)
 
@@ -149,6 +157,8 @@ class Explorer(pn.viewable.Viewer):
     def _show_gene(self, recolor: bool) -> None:
         if not self.gene or self.gene not in self.node.indexes["gene"]:
             return
+        if self.coex_map is not None:
+            self.coex_map.genes = [self.gene]
         self.pc_view.param.update(gene=self.gene, **({"color_by": GENE_EXPRESSION} if recolor else {}))
         self.coex_list.gene = self.gene
         self.coex_viewer.gene_a = self.gene
@@ -192,11 +202,33 @@ class Explorer(pn.viewable.Viewer):
         self.network.param.update(species=self.species, genes=[self.gene, *partners])
         self.tabs.active = TABS.index("Network")
 
+    def send_selection_to_network(self) -> None:
+        """Draw the genes selected on the CoexMap panel of the current species in the Network tab."""
+        prefix = f"{self.species}:"
+        genes = [entry[len(prefix):] for entry in self.coex_map.selection if entry.startswith(prefix)]
+        if genes:
+            self.network.param.update(species=self.species, genes=genes)
+            self.tabs.active = TABS.index("Network")
+
+    def _coex_map_tab(self) -> pn.viewable.Viewable:
+        if self.coex_map is None:
+            return pn.pane.Alert(
+                "This atlas has no CoexMaps: build it with `atted-explore build` (without --no-coexmaps) or run "
+                "`atted_explore.coexmap(atlas)` in a notebook.", alert_type="info", sizing_mode="stretch_width",
+            )
+        return pn.Column(self._selection_to_network, self.coex_map, sizing_mode="stretch_width")
+
     def _open_gene(self, event) -> None:
-        """A gene clicked in another view opens its coexpression list."""
-        if event.new and event.new in self.node.indexes["gene"]:
-            self.gene = event.new
-            self.tabs.active = TABS.index("Coexpression list")
+        """A gene clicked in another view opens its coexpression list (switching species if it is another's)."""
+        if not event.new:
+            return
+        if event.new not in self.node.indexes["gene"]:
+            owner = next((s for s in self.param.species.objects if event.new in self.atlas[s].indexes["gene"]), None)
+            if owner is None:
+                return
+            self.species = owner
+        self.gene = event.new
+        self.tabs.active = TABS.index("Coexpression list")
 
     def _show_summary_pc(self, event) -> None:
         """A PC chosen on its card goes on the PC view's x axis (y keeps its PC unless it is the same)."""
