@@ -6,7 +6,10 @@ import ctypes
 import gc
 import os
 import re
+import subprocess
 import sys
+import tempfile
+import time
 from pathlib import Path
 
 import holoviews as hv
@@ -49,8 +52,69 @@ def _atlas(atlas: xr.DataTree | str | os.PathLike) -> xr.DataTree:
     return atlas if isinstance(atlas, xr.DataTree) else open_atlas(atlas)
 
 
-def create_app(atlas: xr.DataTree | str | os.PathLike) -> pn.viewable.Viewable:
-    """The Explorer in a Panel template; its species, gene and pair follow the URL query."""
+class BackgroundBuild:
+    """An atlas built by a command in a subprocess while the app serves another one.
+
+    ``atted-explore demo`` serves the small demo at once and builds the default
+    one this way; sessions opened after it is done get the full atlas.
+    """
+
+    def __init__(self, command: list[str], path: Path, what: str):
+        self.path, self.what = Path(path), what
+        self.started = time.monotonic()
+        self._log = tempfile.TemporaryFile()
+        self._process = subprocess.Popen(command, stdout=self._log, stderr=subprocess.STDOUT)
+
+    def wait(self, seconds: float) -> bool:
+        """Whether the build ended within ``seconds``."""
+        try:
+            self._process.wait(timeout=seconds)
+        except subprocess.TimeoutExpired:
+            return False
+        return True
+
+    @property
+    def state(self) -> str:
+        """``"running"``, ``"done"`` or ``"failed"``."""
+        code = self._process.poll()
+        return "running" if code is None else "done" if code == 0 else "failed"
+
+    def message(self) -> str:
+        """One line for the app's banner."""
+        elapsed = time.monotonic() - self.started
+        if self.state == "running":
+            return f"Building {self.what} ({elapsed:.0f} s so far): reload the page when it is ready."
+        if self.state == "done":
+            return f"{self.what[0].upper()}{self.what[1:]} is ready: reload the page to open it."
+        self._log.seek(0)
+        last = self._log.read().decode(errors="replace").strip().splitlines()[-1:] or ["no output"]
+        return f"Building {self.what} failed: {last[0]}"
+
+    def stop(self) -> None:
+        if self._process.poll() is None:
+            self._process.terminate()
+
+
+def build_banner(build: BackgroundBuild) -> pn.Column:
+    """A progress bar and a line that follow a background build, updated every 2 s while it runs."""
+    bar = pn.indicators.Progress(active=True, value=-1, sizing_mode="stretch_width", height=8)
+    text = pn.pane.HTML(escape(build.message()), css_classes=["build-banner"], sizing_mode="stretch_width")
+
+    def update() -> None:
+        text.object = escape(build.message())
+        if build.state != "running":
+            bar.visible = False
+            callback.stop()
+
+    callback = pn.state.add_periodic_callback(update, period=2000) if pn.state.curdoc is not None else None
+    return pn.Column(text, bar, sizing_mode="stretch_width")
+
+
+def create_app(atlas: xr.DataTree | str | os.PathLike, building: BackgroundBuild | None = None) -> pn.viewable.Viewable:
+    """The Explorer in a Panel template; its species, gene and pair follow the URL query.
+
+    ``building``: a larger atlas being built meanwhile, announced with its progress.
+    """
     explorer = Explorer(_atlas(atlas))
     if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
         pn.state.on_session_destroyed(release_memory)
@@ -62,7 +126,7 @@ def create_app(atlas: xr.DataTree | str | os.PathLike) -> pn.viewable.Viewable:
     template = pn.template.BootstrapTemplate(
         title=f"atted_explore · {escape(explorer.atlas.attrs.get('name', 'atlas'))}",
         sidebar=explorer.sidebar,
-        main=[explorer.overview, explorer.tabs],
+        main=[*([build_banner(building)] if building is not None else []), explorer.overview, explorer.tabs],
         header_background="#2f6f4f",
         sidebar_width=300,
     )
@@ -91,19 +155,33 @@ def _location_params_for_ipv6_hosts(original):
 
 
 def serve(atlas_or_path: xr.DataTree | str | os.PathLike, *, port: int = 5006, address: str = "localhost",
-          allow_origins: tuple[str, ...] | list[str] = (), show: bool = False) -> None:
+          allow_origins: tuple[str, ...] | list[str] = (), show: bool = False,
+          building: BackgroundBuild | None = None) -> None:
     """Serve the Explorer until interrupted; prints the URL.
 
     Listens on localhost unless told otherwise (see :mod:`atted_explore.serving`:
     IPv6 literals, ``0.0.0.0``/``::`` for every interface, no empty address);
     ``allow_origins`` are the public ``HOST[:PORT]`` of reverse proxies in front.
+    With ``building``, pages announce that build, and pages opened once it is
+    done show its atlas instead.
     """
     where = listening(address, port, allow_origins)  # bad addresses fail before the atlas is opened
     atlas = _atlas(atlas_or_path)
+    built: dict[str, xr.DataTree] = {}
+
+    def session_app() -> pn.viewable.Viewable:
+        if building is None or building.state == "failed":
+            return create_app(atlas, building)
+        if building.state == "done":
+            if "atlas" not in built:
+                built["atlas"] = open_atlas(building.path)
+            return create_app(built["atlas"])
+        return create_app(atlas, building)
+
     name = atlas.attrs.get("name", "atlas") if isinstance(atlas_or_path, xr.DataTree) else Path(atlas_or_path).name
     try:
         server = pn.serve(
-            {"/": lambda: create_app(atlas)}, port=port, address=where.bind, show=show, start=False,
+            {"/": session_app}, port=port, address=where.bind, show=show, start=False,
             title="atted_explore", print_url=False, verbose=False,
             liveness=True,  # GET /liveness answers at once: probes never make the server build a page
         )
@@ -123,3 +201,5 @@ def serve(atlas_or_path: xr.DataTree | str | os.PathLike, *, port: int = 5006, a
     finally:
         bokeh_settings.allowed_ws_origin.unset_value()
         panel_location._get_location_params = original_params
+        if building is not None:
+            building.stop()

@@ -42,7 +42,7 @@ def prepared_demo(
     if preset not in DEMO_BAGS:
         raise InputError(f"unknown demo preset {preset!r}; expected one of {sorted(DEMO_BAGS)}")
     n_bags = DEMO_BAGS[preset] if n_bags is None else n_bags
-    path = Path(path) if path is not None else data_dir() / f"demo-{preset}-seed{seed}.zarr"
+    path = demo_path(path, preset, seed)
     recipe = _recipe(preset, seed, n_bags)
     # the recipe is a root attribute: read it from the store's metadata, not by opening every node
     if not rebuild and is_atlas(path) and stored_attrs(path).get("demo_recipe") == recipe:
@@ -51,3 +51,8 @@ def prepared_demo(
     atlas = analyze_atlas(demo(preset=preset, seed=seed, progress=progress), n_bags=n_bags, seed=seed, progress=progress)
     atlas.attrs["demo_recipe"] = recipe
     return save_atlas(atlas, path)
+
+
+def demo_path(path: str | os.PathLike | None, preset: str, seed: int) -> Path:
+    """Where :func:`prepared_demo` keeps a preset's atlas (``data/demo-PRESET-seedN.zarr`` unless given)."""
+    return Path(path) if path is not None else data_dir() / f"demo-{preset}-seed{seed}.zarr"
