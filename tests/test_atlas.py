@@ -44,7 +44,7 @@ def test_validation_names_node_variable_and_problem(break_it, message):
     atlas["Ath-r"] = break_it(atlas["Ath-r"].to_dataset())
     with pytest.raises(AtlasValidationError) as err:
         validate(atlas)
-    assert "'Ath-r'" in str(err.value) or "node" in str(err.value)
+    assert "atlas node 'Ath-r'" in str(err.value)
     assert message in str(err.value)
     assert isinstance(err.value, InputError) and isinstance(err.value, ValueError)
 
