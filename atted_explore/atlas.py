@@ -62,6 +62,7 @@ are the ``pc`` coordinates ``label``, ``summary``, ``pc_description``, with attr
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import uuid
@@ -121,13 +122,6 @@ def species_nodes(atlas: xr.DataTree) -> list[str]:
     return [
         name for name, child in atlas.children.items() if "species" in child.attrs or "gene" in child.dataset.dims
     ]
-
-
-def node_dataset(atlas: xr.DataTree, name: str) -> xr.Dataset:
-    """The dataset of one species node, with a clear error for unknown names."""
-    if name not in atlas.children:
-        raise InputError(f"atlas has no species node {name!r}; it has {species_nodes(atlas)}")
-    return atlas[name].to_dataset()
 
 
 def sample_fields(node: xr.Dataset) -> list[str]:
@@ -319,8 +313,6 @@ def validate(atlas: xr.DataTree, check_values: bool = True) -> xr.DataTree:
 
 def stored_attrs(path: str | os.PathLike) -> dict | None:
     """The root attributes of a Zarr store, read from its metadata alone; None if there is no store."""
-    import json
-
     try:
         return json.loads((Path(path) / "zarr.json").read_text()).get("attributes", {})
     except (OSError, ValueError):

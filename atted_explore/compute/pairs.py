@@ -1,7 +1,7 @@
 """A gene pair and a gene's partners: correlations and per-PC contributions.
 
 Per-PC contribution to a pair's coexpression
-    Genes are represented by their scores on the PCs, each PC standardised over
+    Genes are represented by their scores on the PCs, each PC standardized over
     genes to mean 0 and unit variance, so an axis of condition counts once
     however many samples share it: ``z[g, k] = (s[g, k] - mean_g s[., k]) / sd_g s[., k]``.
     Over the PC set ``P`` (all PCs unless given), centre each gene's vector,
@@ -39,7 +39,7 @@ def _gene_position(node: xr.Dataset, gene: str) -> int:
     return int(genes.get_loc(gene))
 
 
-def standardised_gene_scores(node: xr.Dataset, pcs: Sequence[int] | None = None) -> xr.DataArray:
+def standardized_gene_scores(node: xr.Dataset, pcs: Sequence[int] | None = None) -> xr.DataArray:
     """``gene_score`` with every PC scaled over genes to mean 0, unit variance."""
     _require(node, "gene_score", "atted_explore.compute.pca")
     if pcs is not None:
@@ -56,11 +56,11 @@ def pc_contributions(
 ) -> xr.Dataset:
     """Each PC's contribution to the correlation of two genes over the PCs (formula in the module doc).
 
-    Returns a Dataset on ``pc`` with ``score_a``, ``score_b`` (standardised
+    Returns a Dataset on ``pc`` with ``score_a``, ``score_b`` (standardized
     scores), ``contribution`` (summing to the correlation) and attrs
     ``gene_a``, ``gene_b``, ``correlation``.
     """
-    scores = standardised_gene_scores(node, pcs)
+    scores = standardized_gene_scores(node, pcs)
     a = scores.isel(gene=_gene_position(node, gene_a)).reset_coords(drop=True)
     b = scores.isel(gene=_gene_position(node, gene_b)).reset_coords(drop=True)
     a_centred, b_centred = a - a.mean("pc"), b - b.mean("pc")

@@ -1,10 +1,11 @@
-"""The analysed demo atlas that ``atted-explore demo`` serves: built once, then reused from ``data/``."""
+"""The analyzed demo atlas that ``atted-explore demo`` serves: built once, then reused from ``data/``."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
+from .. import __version__
 from ..atlas import is_atlas, save_atlas, stored_attrs
 from ..compute.pipeline import analyze_atlas
 from ..errors import InputError
@@ -16,8 +17,6 @@ DEMO_BAGS = {"small": 50, "default": 100, "large": 100}
 
 
 def _recipe(preset: str, seed: int, n_bags: int) -> dict:
-    from .. import __version__
-
     # "pc_labels": atlases cached before the pipeline interpreted PCs are rebuilt
     return {"preset": preset, "seed": seed, "n_bags": n_bags, "package_version": __version__, "pc_labels": True}
 
