@@ -66,6 +66,7 @@ import numpy as np
 import xarray as xr
 from threadpoolctl import threadpool_limits
 
+from ..atlas import with_partner_order
 from ..errors import InputError
 from . import ranking
 from .consistency import FUNCTION_SCORE_ATTRS, annotated_genes, full_index_score
@@ -373,6 +374,7 @@ def coexpression(
     out = out.assign_coords(rank=np.arange(1, k + 1))
     attrs = {key: value for key, value in node.attrs.items() if key not in FUNCTION_SCORE_ATTRS}
     out.attrs = {**attrs, "coex_method": method, "coex_params": json.dumps(params, sort_keys=True)}
+    out = with_partner_order(out)
     score = full_index_score(node, annotated, annotated_index)
     if score is not None:
         out.attrs["function_score"] = score

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from ..atlas import check_partner_order
 from ..errors import InputError
 
 PARTNER_COLUMNS = ["rank", "partner", "symbol", "description", "localization", "score", "mr"]
@@ -100,6 +101,7 @@ def strongest_partner(node: xr.Dataset, gene: str) -> str:
     """The first coexpression partner of ``gene`` (``""`` when the node has no lists or the gene none)."""
     if "coex_partner" not in node:
         return ""
+    check_partner_order(node)
     position = int(node["coex_partner"].isel(gene=_gene_position(node, gene), rank=0))
     return str(node["gene"].values[position]) if position >= 0 else ""
 
@@ -116,6 +118,7 @@ def expression_correlation(node: xr.Dataset, gene_a: str, gene_b: str) -> float:
 
 def pair_stats(node: xr.Dataset, gene_a: str, gene_b: str) -> pd.Series:
     """Everything known about a pair: expression and PC-space correlations, and B's place in A's list."""
+    check_partner_order(node)
     stats = {
         "gene_a": gene_a,
         "gene_b": gene_b,
@@ -160,6 +163,7 @@ def partner_table(
     passed by callers that query many genes so it is built once.
     """
     _require(node, "coex_partner", "atted_explore.compute.coexpression")
+    check_partner_order(node)
     lists = node[[v for v in ("coex_partner", "coex_score", "coex_mr") if v in node]]
     lists = lists.isel(gene=_gene_position(node, gene)).load()
     partners = lists["coex_partner"].values

@@ -40,6 +40,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from ..atlas import with_partner_order
 from ..errors import FormatError, InputError, UnsafeArchiveError
 from .archive import extract_zip
 from .ids import IdRule, map_ids
@@ -415,7 +416,7 @@ def read_atted(path: str | os.PathLike, top_k: int = 2000) -> xr.Dataset:
             data_vars["coexmap"] = (("gene", "subset", "xy"), maps)
             coords["subset"] = np.array(subsets, dtype=object)
             coords["xy"] = np.array(["x", "y"], dtype=object)
-        node = xr.Dataset(data_vars, coords=coords)
+        node = with_partner_order(xr.Dataset(data_vars, coords=coords))
         node.attrs.update(_small_attrs(layout))
     code = str(parsed["code"])
     node.attrs.update(
