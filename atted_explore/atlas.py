@@ -136,9 +136,20 @@ def species_nodes(atlas: xr.DataTree) -> list[str]:
     ]
 
 
+#: gene index -> its order hash, for the last few indexes (the index is kept, so its id stays its own).
+_ORDER_HASHES: dict[int, tuple[pd.Index, str]] = {}
+
+
 def gene_order_hash(node: xr.Dataset) -> str:
-    """SHA-1 of the node's gene IDs in order, newline-joined."""
-    return hashlib.sha1("\n".join(node["gene"].values.astype(str)).encode()).hexdigest()
+    """SHA-1 of the node's gene IDs in order, newline-joined (cached per gene index: readers check per query)."""
+    genes = node.indexes["gene"]
+    cached = _ORDER_HASHES.get(id(genes))
+    if cached is None:
+        cached = genes, hashlib.sha1("\n".join(genes.astype(str)).encode()).hexdigest()
+        if len(_ORDER_HASHES) >= 16:
+            _ORDER_HASHES.pop(next(iter(_ORDER_HASHES)))
+        _ORDER_HASHES[id(genes)] = cached
+    return cached[1]
 
 
 def with_partner_order(node: xr.Dataset) -> xr.Dataset:
