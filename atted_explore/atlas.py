@@ -48,6 +48,15 @@ common_*            common                 study common annotation table
 truth_*             any                    planted truth of synthetic atlases
 ==================  =====================  ========================================
 
+``coex_partner`` holds positions on the node's ``gene`` dim, so its lists are
+valid only for the gene order they were computed on. Writers of the lists
+(:func:`atted_explore.coexpression`, the ATTED-II reader) record that order as
+the node attr ``coex_gene_order`` (SHA-1 of the newline-joined gene IDs,
+:func:`with_partner_order`); :func:`validate` and every reader of the lists
+call :func:`check_partner_order`, which refuses a node whose genes were
+reordered or subset since (``isel``/``sortby``/``sel`` on ``gene``). Lists
+written without the attr (older atlases, hand-made tables) are not checked.
+
 Coordinates: ``gene`` (unique str IDs) with ``symbol``, ``description``;
 ``sample`` (unique str IDs) with ``study``, ``tissue``, ``treatment``,
 ``title``; ``pc`` (int, 1-based) with ``label``, ``summary``, ``pc_description``
@@ -72,6 +81,8 @@ are the ``pc`` coordinates ``label``, ``summary``, ``pc_description``, with attr
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import shutil
 import uuid
@@ -129,6 +140,8 @@ ROOT_VARIABLE_DIMS: dict[str, tuple[str, ...]] = {
 }
 
 SAMPLE_FIELDS = ("study", "tissue", "treatment", "title")
+#: node attr: SHA-1 of the gene order that the ``coex_partner`` positions refer to.
+PARTNER_ORDER_ATTR = "coex_gene_order"
 ORTHOLOG_VARIABLES = ("ortholog_group", "ortholog_node", "ortholog_gene")
 
 
@@ -140,6 +153,40 @@ def species_nodes(atlas: xr.DataTree) -> list[str]:
     return [
         name for name, child in atlas.children.items() if "species" in child.attrs or "gene" in child.dataset.dims
     ]
+
+
+#: gene index -> its order hash, for the last few indexes (the index is kept, so its id stays its own).
+_ORDER_HASHES: dict[int, tuple[pd.Index, str]] = {}
+
+
+def gene_order_hash(node: xr.Dataset) -> str:
+    """SHA-1 of the node's gene IDs in order, newline-joined (cached per gene index: readers check per query)."""
+    genes = node.indexes["gene"]
+    cached = _ORDER_HASHES.get(id(genes))
+    if cached is None:
+        cached = genes, hashlib.sha1("\n".join(genes.astype(str)).encode()).hexdigest()
+        if len(_ORDER_HASHES) >= 16:
+            _ORDER_HASHES.pop(next(iter(_ORDER_HASHES)))
+        _ORDER_HASHES[id(genes)] = cached
+    return cached[1]
+
+
+def with_partner_order(node: xr.Dataset) -> xr.Dataset:
+    """``node`` with the gene order of its ``coex_partner`` positions recorded (for writers of the lists)."""
+    out = node.copy()
+    out.attrs = {**node.attrs, PARTNER_ORDER_ATTR: gene_order_hash(node)}
+    return out
+
+
+def check_partner_order(node: xr.Dataset, where: str = "node") -> None:
+    """Refuse ``coex_partner`` positions that point into another gene order than the node's (InputError)."""
+    stored = node.attrs.get(PARTNER_ORDER_ATTR)
+    if "coex_partner" in node and stored is not None and stored != gene_order_hash(node):
+        raise AtlasValidationError(
+            f"{where}, variable 'coex_partner': holds positions on the 'gene' dim, but the genes were reordered "
+            f"or subset after the lists were computed (attr {PARTNER_ORDER_ATTR!r} does not match the gene order); "
+            "use the node as stored, or run atted_explore.coexpression again on the reordered node"
+        )
 
 
 def node_dataset(atlas: xr.DataTree, name: str) -> xr.Dataset:
@@ -279,6 +326,7 @@ def validate_node(node: xr.Dataset, name: str = "node", check_values: bool = Tru
             _fail(where, f"dim {dim!r} has no coordinate")
     if "localization" in node and node["localization"].dtype != bool:
         _fail(f"{where}, variable 'localization'", f"has dtype {node['localization'].dtype}, expected bool")
+    check_partner_order(node, where)
     if "coex_partner" in node:
         partners = node["coex_partner"]
         if not np.issubdtype(partners.dtype, np.integer):
@@ -351,8 +399,6 @@ def validate(atlas: xr.DataTree, check_values: bool = True) -> xr.DataTree:
 
 def stored_attrs(path: str | os.PathLike) -> dict | None:
     """The root attributes of a Zarr store, read from its metadata alone; None if there is no store."""
-    import json
-
     try:
         return json.loads((Path(path) / "zarr.json").read_text()).get("attributes", {})
     except (OSError, ValueError):

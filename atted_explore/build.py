@@ -31,7 +31,7 @@ def build_atlas(
     go_parents: Path | None = None,
     coexmaps: bool = True,
 ) -> Path:
-    """Read, join, analyse and save an atlas at ``out``; returns the path.
+    """Read, join, analyze and save an atlas at ``out``; returns the path.
 
     The output path is checked first (an existing path needs ``overwrite``; a
     read-only folder is refused); the atlas is validated and written

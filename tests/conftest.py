@@ -13,6 +13,19 @@ if SHARED_DATA.is_dir():
     os.environ.setdefault("ATTED_EXPLORE_MIRROR", str(SHARED_DATA))
 
 
+#: test kinds CI requires to run, never skipped (.ci/check_skips.py reads them from the JUnit report).
+REQUIRED_KINDS = ("browser", "notebook", "real_data")
+
+
+def pytest_collection_modifyitems(items):
+    """Mark tests reading ``../shared/data`` as ``real_data``; record every test's markers in the JUnit report."""
+    for item in items:
+        if "shared_data" in item.fixturenames:
+            item.add_marker(pytest.mark.real_data)
+        kinds = sorted({mark.name for mark in item.iter_markers()} & set(REQUIRED_KINDS))
+        item.user_properties.append(("markers", " ".join(kinds)))
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     """``../shared/data``: real public files. CI always has it, so there a missing folder fails."""

@@ -83,9 +83,9 @@ def test_analyze_node_runs_pca_coexpression_and_function_score(tmp_path):
     node = load_species(
         SpeciesInput("Osa-r", tmp_path / "Osa_expression.tsv", tmp_path / "Osa_samples.tsv", gene_sets=[tmp_path / "Osa_kegg.txt"])
     )
-    analysed = analyze_node(node, n_bags=10, top_k=5, progress=False)
-    assert analysed.sizes["rank"] == 5 and analysed.sizes["pc"] >= 1
-    assert "function_score" in analysed.attrs and "function_score" not in node.attrs
+    analyzed = analyze_node(node, n_bags=10, top_k=5, progress=False)
+    assert analyzed.sizes["rank"] == 5 and analyzed.sizes["pc"] >= 1
+    assert "function_score" in analyzed.attrs and "function_score" not in node.attrs
 
 
 @pytest.fixture
@@ -127,7 +127,7 @@ def test_real_maize_rice_atlas_builds_and_reports_the_corncyc_mismatch(tmp_path,
     assert set(table["node"]) == {"Zma-r", "Osa-r"} and table["group"].nunique() > 3000
 
 
-def test_load_gives_the_unanalysed_recipe_atlas(mirror):
+def test_load_gives_the_unanalyzed_recipe_atlas(mirror):
     atlas = validate(datasets.load("ath_hypoxia"))
     node = atlas["Ath-r"].to_dataset()
     assert "expression" in node and "coex_partner" not in node and "localization" in node

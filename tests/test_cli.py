@@ -45,3 +45,21 @@ def test_prepared_demo_is_reused_while_its_recipe_is_unchanged(tmp_path):
     assert (path / "zarr.json").stat().st_mtime_ns == stamp
     prepared_demo(path, preset="small", n_bags=6, progress=False)
     assert stored_attrs(path)["demo_recipe"]["n_bags"] == 6
+
+
+def test_prepared_demo_is_rebuilt_when_the_engine_code_changes(tmp_path, monkeypatch):
+    from atted_explore.atlas import stored_attrs
+    from atted_explore.datasets import prepared
+
+    engine = [tmp_path / "indices.py", *prepared.engine_files()]
+    engine[0].write_text("def coexpression(): ...\n")
+    monkeypatch.setattr(prepared, "engine_files", lambda: engine)
+    path = prepared.prepared_demo(tmp_path / "demo.zarr", preset="small", n_bags=5, progress=False)
+    key = stored_attrs(path)["demo_recipe"]["engine"]
+    stamp = (path / "zarr.json").stat().st_mtime_ns
+    assert prepared.prepared_demo(path, preset="small", n_bags=5, progress=False) == path
+    assert (path / "zarr.json").stat().st_mtime_ns == stamp  # same code: reused
+    engine[0].write_text("def coexpression(): return 1\n")  # an engine change, same package version
+    prepared.prepared_demo(path, preset="small", n_bags=5, progress=False)
+    assert stored_attrs(path)["demo_recipe"]["engine"] != key
+    assert (path / "zarr.json").stat().st_mtime_ns != stamp

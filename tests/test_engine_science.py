@@ -101,5 +101,6 @@ def test_real_rice_indices_beat_permuted_annotations(rice):
         rows.append((method, observed, null.mean(), null.max(), p_value))
     table = pd.DataFrame(rows, columns=["method", "score", "null_mean", "null_max", "p"])
     print("\nrice (OryzaCyc, 149 gene-label permutations):\n" + table.to_string(index=False))
-    assert (table["p"] < 0.01).any()
+    by_method = table.set_index("method")
+    assert by_method.loc["subagging", "p"] < 0.01  # above all 149 permutations: the method this package is for
     assert (table["score"] > table["null_mean"]).all()

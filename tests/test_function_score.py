@@ -1,4 +1,4 @@
-"""Function score: pAUC against a direct ROC computation, normalisation, paralogs, top-K vs matrix."""
+"""Function score: pAUC against a direct ROC computation, normalization, paralogs, top-K vs matrix."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""ID normalisation, join reports, gene sets, GO localization and ortholog sources."""
+"""ID normalization, join reports, gene sets, GO localization and ortholog sources."""
 
 from __future__ import annotations
 
@@ -178,3 +178,10 @@ def test_real_rbh_table_reads(shared_data):
     pairs = read_rbh(shared_data / "orthologs" / "Ath_vs_Alyrata_RBH.csv.gz")
     assert list(pairs.columns) == ["query", "subject"]
     assert len(pairs) > 10_000 and pairs["query"].str.match(r"AT[1-5CM]G\d{5}\.\d+").mean() > 0.9
+
+
+def test_id_rule_depends_on_the_species():
+    maize, arabidopsis = id_rule("Zma-r"), id_rule("Ath-r")
+    assert list(maize.key(["GRMZM2G000001_T01", "Zm00001d001234_T001"])) == ["grmzm2g000001", "zm00001d001234"]
+    assert list(arabidopsis.key(["GRMZM2G000001_T01", "AT1G01060.1"])) == ["grmzm2g000001_t01", "at1g01060"]
+    assert id_rule("Zma") == maize and id_rule(None) == arabidopsis

@@ -16,7 +16,7 @@ from atted_explore.compute.pairs import (
     pair_stats,
     partner_table,
     pc_contributions,
-    standardised_gene_scores,
+    standardized_gene_scores,
 )
 from atted_explore.compute.selection import region_mask, term_enrichment
 from atted_explore.views import AtlasOverview, CoexList, CoexViewer, Explorer, PCView
@@ -82,11 +82,11 @@ def test_term_enrichment_ranks_the_selected_tissue_first_with_hypergeometric_p(n
 # ---------------------------------------------------------------------- pairs
 
 
-def test_pc_contributions_sum_to_the_correlation_over_standardised_pcs(node):
+def test_pc_contributions_sum_to_the_correlation_over_standardized_pcs(node):
     gene_a = str(node["gene"].values[3])
     gene_b = first_partner(node, gene_a)
     result = pc_contributions(node, gene_a, gene_b)
-    z = standardised_gene_scores(node)
+    z = standardized_gene_scores(node)
     expected = np.corrcoef(z.sel(gene=gene_a).values, z.sel(gene=gene_b).values)[0, 1]
     assert result.attrs["correlation"] == pytest.approx(expected, abs=1e-6)
     assert float(result["contribution"].sum()) == pytest.approx(expected, abs=1e-6)

@@ -50,10 +50,10 @@ import xarray as xr
 from scipy.linalg import orthogonal_procrustes
 from tqdm.auto import tqdm
 
-from ..atlas import gene_sets, orthologs, species_nodes
+from ..atlas import check_partner_order, gene_sets, orthologs, species_nodes
 from ..errors import InputError
 from .map_modules import conservation_table, map_modules, ortholog_anchors
-from .pairs import standardised_gene_scores
+from .pairs import standardized_gene_scores
 
 DEFAULT_SUBSETS = ("all", "chloroplast", "nucleus", "mitochondrion")
 ANNOTATED, SINGLE_COPY = "annotated", "single_copy"
@@ -140,6 +140,7 @@ def knn_graph(node: xr.Dataset, members: np.ndarray, n_neighbors: int = N_NEIGHB
     """
     if "coex_partner" not in node:
         raise InputError("node has no variable 'coex_partner' (run atted_explore.coexpression first)")
+    check_partner_order(node)
     positions = np.flatnonzero(members)
     local = np.full(members.size + 1, -1, dtype=np.int64)  # index -1 (no partner) maps to -1
     local[positions] = np.arange(positions.size)
@@ -163,7 +164,7 @@ def umap_layout(node: xr.Dataset, members: np.ndarray, *, seed: int = 0, n_neigh
 
     indices, distances = knn_graph(node, members, n_neighbors)
     if "gene_score" in node:
-        data, init = np.asarray(standardised_gene_scores(node).values, dtype=np.float32)[members], "spectral"
+        data, init = np.asarray(standardized_gene_scores(node).values, dtype=np.float32)[members], "spectral"
     else:
         data, init = np.zeros((indices.shape[0], 1), dtype=np.float32), "random"
     reducer = umap.UMAP(

@@ -115,6 +115,7 @@ def _scored_pairs(index, genes: pd.Index, annotated: np.ndarray) -> tuple[np.nda
         return _pair_keys(annotated[i], annotated[j], n), sub[i, j]
     if "coex_partner" not in index:
         raise InputError("function_score: node has no 'coex_partner' (run atted_explore.coexpression first)")
+    atlas.check_partner_order(index, "function_score")
     partner = np.asarray(index["coex_partner"].values)
     score = np.asarray(index["coex_score"].values, dtype=float)
     is_annotated = np.zeros(n, dtype=bool)

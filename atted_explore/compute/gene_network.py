@@ -40,6 +40,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from ..atlas import check_partner_order
+
 from ..errors import InputError
 from ..io.ids import id_rule, map_ids
 from .consistency import _pair_keys
@@ -87,6 +89,7 @@ def resolve_genes(node: xr.Dataset, entries: list[str], name: str | None = None)
 def edge_rule(node: xr.Dataset, max_rank: int | None, min_score: float | None) -> tuple[int, float | None]:
     """The effective ``(max_rank, min_score)``: the default rank when neither is given, checked against K."""
     _require(node, "coex_partner", "atted_explore.compute.coexpression")
+    check_partner_order(node)
     top_k = node.sizes["rank"]
     if max_rank is None:
         max_rank = 0 if min_score is not None else min(DEFAULT_MAX_RANK, top_k)

@@ -2,7 +2,7 @@
 
 Subagging of PCs (``method="subagging"``)
     1. Gene vectors: ``gene_score`` (run :func:`~atted_explore.compute.pca`
-       first, or it is run with its defaults) with every PC standardised over
+       first, or it is run with its defaults) with every PC standardized over
        genes to mean 0 and unit variance, so an axis of condition counts once
        however many samples share it (``P`` PCs).
     2. Bag ``b = 0 .. n_bags - 1`` draws ``m = min(P, max(3, floor(fraction * P + 0.5)))``
@@ -66,10 +66,11 @@ import numpy as np
 import xarray as xr
 from threadpoolctl import threadpool_limits
 
+from ..atlas import with_partner_order
 from ..errors import InputError
 from . import ranking
 from .consistency import FUNCTION_SCORE_ATTRS, annotated_genes, full_index_score
-from .pairs import standardised_gene_scores
+from .pairs import standardized_gene_scores
 from .sample_pca import pca
 from .progress import Progress, ProgressReporter
 
@@ -287,7 +288,7 @@ def top_k_table(index: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _gene_vectors(node: xr.Dataset) -> np.ndarray:
-    return np.asarray(standardised_gene_scores(node).transpose("gene", "pc").values, dtype=np.float64)
+    return np.asarray(standardized_gene_scores(node).transpose("gene", "pc").values, dtype=np.float64)
 
 
 def _expression(node: xr.Dataset) -> np.ndarray:
@@ -373,6 +374,7 @@ def coexpression(
     out = out.assign_coords(rank=np.arange(1, k + 1))
     attrs = {key: value for key, value in node.attrs.items() if key not in FUNCTION_SCORE_ATTRS}
     out.attrs = {**attrs, "coex_method": method, "coex_params": json.dumps(params, sort_keys=True)}
+    out = with_partner_order(out)
     score = full_index_score(node, annotated, annotated_index)
     if score is not None:
         out.attrs["function_score"] = score

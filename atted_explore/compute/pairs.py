@@ -1,7 +1,7 @@
 """A gene pair and a gene's partners: correlations and per-PC contributions.
 
 Per-PC contribution to a pair's coexpression
-    Genes are represented by their scores on the PCs, each PC standardised over
+    Genes are represented by their scores on the PCs, each PC standardized over
     genes to mean 0 and unit variance, so an axis of condition counts once
     however many samples share it: ``z[g, k] = (s[g, k] - mean_g s[., k]) / sd_g s[., k]``.
     Over the PC set ``P`` (all PCs unless given), centre each gene's vector,
@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from ..atlas import check_partner_order
 from ..errors import InputError
 
 PARTNER_COLUMNS = ["rank", "partner", "symbol", "description", "localization", "score", "mr"]
@@ -39,7 +40,7 @@ def _gene_position(node: xr.Dataset, gene: str) -> int:
     return int(genes.get_loc(gene))
 
 
-def standardised_gene_scores(node: xr.Dataset, pcs: Sequence[int] | None = None) -> xr.DataArray:
+def standardized_gene_scores(node: xr.Dataset, pcs: Sequence[int] | None = None) -> xr.DataArray:
     """``gene_score`` with every PC scaled over genes to mean 0, unit variance."""
     _require(node, "gene_score", "atted_explore.compute.pca")
     if pcs is not None:
@@ -56,11 +57,11 @@ def pc_contributions(
 ) -> xr.Dataset:
     """Each PC's contribution to the correlation of two genes over the PCs (formula in the module doc).
 
-    Returns a Dataset on ``pc`` with ``score_a``, ``score_b`` (standardised
+    Returns a Dataset on ``pc`` with ``score_a``, ``score_b`` (standardized
     scores), ``contribution`` (summing to the correlation) and attrs
     ``gene_a``, ``gene_b``, ``correlation``.
     """
-    scores = standardised_gene_scores(node, pcs)
+    scores = standardized_gene_scores(node, pcs)
     a = scores.isel(gene=_gene_position(node, gene_a)).reset_coords(drop=True)
     b = scores.isel(gene=_gene_position(node, gene_b)).reset_coords(drop=True)
     a_centred, b_centred = a - a.mean("pc"), b - b.mean("pc")
@@ -100,6 +101,7 @@ def strongest_partner(node: xr.Dataset, gene: str) -> str:
     """The first coexpression partner of ``gene`` (``""`` when the node has no lists or the gene none)."""
     if "coex_partner" not in node:
         return ""
+    check_partner_order(node)
     position = int(node["coex_partner"].isel(gene=_gene_position(node, gene), rank=0))
     return str(node["gene"].values[position]) if position >= 0 else ""
 
@@ -116,6 +118,7 @@ def expression_correlation(node: xr.Dataset, gene_a: str, gene_b: str) -> float:
 
 def pair_stats(node: xr.Dataset, gene_a: str, gene_b: str) -> pd.Series:
     """Everything known about a pair: expression and PC-space correlations, and B's place in A's list."""
+    check_partner_order(node)
     stats = {
         "gene_a": gene_a,
         "gene_b": gene_b,
@@ -161,6 +164,7 @@ def partner_table(
     passed by callers that query many genes so it is built once.
     """
     _require(node, "coex_partner", "atted_explore.compute.coexpression")
+    check_partner_order(node)
     lists = node[[v for v in ("coex_partner", "coex_score", "coex_mr") if v in node]]
     lists = lists.isel(gene=_gene_position(node, gene)).load()
     partners = lists["coex_partner"].values

@@ -1,7 +1,7 @@
 """Which gene sets the genes at each end of a PC belong to (per-PC, per-sign enrichment).
 
 Top genes of a PC side
-    Gene scores of the PC are standardised over genes, ``z = (s - mean) / sd``.
+    Gene scores of the PC are standardized over genes, ``z = (s - mean) / sd``.
     The positive side's top genes are the ``max(min_genes, ceil(fraction · N))``
     genes with the largest scores (default: the top 2%, at least 10), keeping
     only those with ``z >= z_min`` (default 2), so a side with nothing extreme

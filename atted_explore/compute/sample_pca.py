@@ -33,6 +33,8 @@ How many PCs to keep
 
 from __future__ import annotations
 
+import dask
+import dask.array as da
 import numpy as np
 import xarray as xr
 
@@ -49,8 +51,6 @@ def _centred_expression(node: xr.Dataset, lazy: bool):
         raise InputError("node has no variable 'expression' (gene, sample) to run a PCA on")
     data = node["expression"].transpose("gene", "sample").data
     if lazy:
-        import dask.array as da
-
         data = data if isinstance(data, da.Array) else da.from_array(np.asarray(data), chunks=(4096, -1))
         data = data.astype(np.float32)
     else:
@@ -117,13 +117,10 @@ def pca(
 
     centred = _centred_expression(node, lazy=method == "dask")
     if method == "dask":
-        import dask
-        import dask.array as da
-
         u, s, vt = da.linalg.svd_compressed(centred, n_compute, n_power_iter=7, iterator="QR", seed=seed)
         u, s, vt, total = dask.compute(u, s, vt, (centred**2).sum())
     else:
-        from sklearn.utils.extmath import randomized_svd
+        from sklearn.utils.extmath import randomized_svd  # scikit-learn loads in ~1 s: only when used
 
         u, s, vt = randomized_svd(centred, n_compute, n_iter=7, random_state=seed)
         total = float((centred.astype(np.float64) ** 2).sum())

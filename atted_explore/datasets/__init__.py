@@ -14,7 +14,7 @@ def load(name: str):
 
     Recipes (``"ath_hypoxia"``, ``"maize_rice_tissues"``) give an atlas
     (``xarray.DataTree``) with expression, sample annotation, gene sets,
-    localization and orthologs, not yet analysed
+    localization and orthologs, not yet analyzed
     (:func:`atted_explore.compute.analyze_atlas` or ``atted-explore build``
     adds PCA and coexpression). Registered files are read with their reader
     (:func:`~atted_explore.datasets.registry.load_file`).

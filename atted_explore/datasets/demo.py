@@ -43,6 +43,7 @@ import pandas as pd
 import xarray as xr
 from tqdm.auto import tqdm
 
+from .. import __version__
 from ..atlas import is_atlas, open_atlas, save_atlas, with_gene_sets
 from ..errors import InputError
 from . import _demo_text as text
@@ -534,8 +535,6 @@ def demo(
         ``{node: int}`` dict), and ``block_samples`` (samples per generated block
         and per Zarr chunk).
     """
-    from .. import __version__
-
     config = _resolve(preset, overrides)
     seed = _check_seed(seed)
     provenance = {

@@ -1,10 +1,12 @@
-"""The analysed demo atlas that ``atted-explore demo`` serves: built once, then reused from ``data/``."""
+"""The analyzed demo atlas that ``atted-explore demo`` serves: built once, then reused from ``data/``."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
+from .. import __version__
 from ..atlas import is_atlas, save_atlas, stored_attrs
 from ..compute.pipeline import analyze_atlas
 from ..errors import InputError
@@ -14,15 +16,28 @@ from .paths import data_dir
 #: subagging bags per preset: enough for stable lists, few enough that ``make demo`` is quick.
 DEMO_BAGS = {"small": 50, "default": 100, "large": 100}
 
+PACKAGE = Path(__file__).resolve().parents[1]
+
+
+def engine_files() -> list[Path]:
+    """The code whose output the demo atlas is: the generator, the data model and every computation."""
+    return [
+        PACKAGE / "datasets" / "demo.py", PACKAGE / "datasets" / "_demo_text.py", PACKAGE / "atlas.py",
+        *sorted((PACKAGE / "compute").glob("*.py")),
+    ]
+
+
+def engine_code_hash() -> str:
+    """SHA-1 over the engine's source files (names and contents): any code change rebuilds the demo."""
+    digest = hashlib.sha1()
+    for path in engine_files():
+        digest.update(f"{path.name}\n".encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
 
 def _recipe(preset: str, seed: int, n_bags: int) -> dict:
-    from .. import __version__
-
-    # "pc_labels", "coexmaps": atlases cached before the pipeline interpreted PCs or drew CoexMaps are rebuilt
-    return {
-        "preset": preset, "seed": seed, "n_bags": n_bags, "package_version": __version__, "pc_labels": True,
-        "coexmaps": 1,
-    }
+    return {"preset": preset, "seed": seed, "n_bags": n_bags, "package_version": __version__, "engine": engine_code_hash()}
 
 
 def prepared_demo(
@@ -37,7 +52,8 @@ def prepared_demo(
     """Path of the demo atlas with PCA, coexpression and CoexMaps computed, building it if needed.
 
     An atlas already at ``path`` is reused when it was built with the same recipe
-    (preset, seed, bags, package version); otherwise it is rebuilt and replaced atomically.
+    (preset, seed, bags, package version and a hash of the engine's source code, so an engine
+    change rebuilds it even without a version bump); otherwise it is rebuilt and replaced atomically.
     """
     if preset not in DEMO_BAGS:
         raise InputError(f"unknown demo preset {preset!r}; expected one of {sorted(DEMO_BAGS)}")

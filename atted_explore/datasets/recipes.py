@@ -68,6 +68,6 @@ def _resolve_recipe(recipe: dict, fetch) -> tuple[list[SpeciesInput], list[Ortho
 
 
 def recipe_atlas(name: str):
-    """The unanalysed atlas of a named recipe (expression, samples, gene sets, localization, orthologs)."""
+    """The unanalyzed atlas of a named recipe (expression, samples, gene sets, localization, orthologs)."""
     species, orthologs, description = recipe_inputs(name)
     return assemble_atlas(species, orthologs, name=name, description=description)

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pooch
 
+from .. import io
 from ..errors import InputError
 
 MIRROR_ENV = "ATTED_EXPLORE_MIRROR"
@@ -261,8 +262,6 @@ def load_file(name: str):
     ``sample_list`` -> ``pandas.DataFrame``; ``gene_sets`` ->
     :class:`~atted_explore.io.GeneSets`.
     """
-    from .. import io  # the readers import pandas and friends: only when a file is read
-
     item = entry(name)
     path = fetch(name)
     readers = {

@@ -1,5 +1,5 @@
 """Reading data in: ATTED-II bulk downloads, expression matrices, sample tables,
-gene sets, GO annotations and orthologs, with ID normalisation and join reports.
+gene sets, GO annotations and orthologs, with ID normalization and join reports.
 
 Every reader raises :class:`~atted_explore.errors.InputError` (or a subclass)
 naming the file, line and field for bad input; every join of IDs reports its

@@ -1,4 +1,4 @@
-"""Assemble an unanalysed atlas from files: expression, sample table, gene sets, GO, orthologs.
+"""Assemble an unanalyzed atlas from files: expression, sample table, gene sets, GO, orthologs.
 
 Every join (samples, gene sets, GO, orthologs) is reported with matched and
 unmatched counts, stored in the node's ``join_reports`` attribute.
@@ -136,7 +136,7 @@ def assemble_atlas(
     description: str = "",
     go_parents: Path | None = None,
 ):
-    """An unanalysed atlas (``xarray.DataTree``): one node per species, orthologs at the root."""
+    """An unanalyzed atlas (``xarray.DataTree``): one node per species, orthologs at the root."""
     if not species:
         raise InputError("no species given; expected at least one --species with --expression (and optionally --samples)")
     node_names = [s.node for s in species]

@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from ..atlas import with_partner_order
 from ..errors import FormatError, InputError, UnsafeArchiveError
 from .archive import extract_zip
 from .atted_names import (
@@ -377,7 +378,7 @@ def read_atted(path: str | os.PathLike, top_k: int = 2000, *, node: str | None =
             data_vars["coexmap"] = (("gene", "subset", "xy"), maps)
             coords["subset"] = np.array(subsets, dtype=object)
             coords["xy"] = np.array(["x", "y"], dtype=object)
-        out = xr.Dataset(data_vars, coords=coords)
+        out = with_partner_order(xr.Dataset(data_vars, coords=coords))
         out.attrs.update(_small_attrs(layout))
     code = str(parsed["code"])
     out.attrs.update(

@@ -21,7 +21,6 @@ SPECIES_NAMES = {
     "Gma": "Glycine max",
     "Mtr": "Medicago truncatula",
     "Osa": "Oryza sativa",
-    "Ppo": "Populus trichocarpa",
     "Sly": "Solanum lycopersicum",
     "Vvi": "Vitis vinifera",
     "Zma": "Zea mays",

@@ -1,4 +1,4 @@
-"""Gene ID normalisation and join reports shared by every reader.
+"""Gene ID normalization and join reports shared by every reader.
 
 IDs are trimmed; species whose IDs are case-insensitive (AGI ``AT1G01060`` =
 ``At1g01060``, rice RAP ``OS07G0264100`` = ``Os07g0264100``) are compared
@@ -59,9 +59,17 @@ class IdRule:
 DEFAULT_RULE = IdRule(case_insensitive=True, isoform_suffix=ISOFORM_SUFFIX)
 
 
+#: Species whose IDs need another rule than :data:`DEFAULT_RULE`, by ATTED-II species code.
+SPECIES_RULES = {
+    # maize B73 v3 transcripts carry two digits (GRMZM2G000001_T01), v4/v5 three (Zm00001d001234_T001)
+    "Zma": IdRule(case_insensitive=True, isoform_suffix=r"(?:\.t?\d+|_[TP]\d{2,3})$"),
+}
+
+
 def id_rule(node_name: str | None) -> IdRule:
-    """The ID rule of a species node; every species supported so far shares :data:`DEFAULT_RULE`."""
-    return DEFAULT_RULE
+    """The ID rule of a species node (``"Zma-r"``) or code (``"Zma"``); :data:`DEFAULT_RULE` unless listed."""
+    code = (node_name or "").split("-")[0]
+    return SPECIES_RULES.get(code, DEFAULT_RULE)
 
 
 @dataclass

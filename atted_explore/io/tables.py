@@ -304,7 +304,7 @@ def _read_parquet_expression(path, gene_column) -> tuple[pd.Index, pd.Index, np.
 
 
 def _read_h5ad_expression(path, layer) -> tuple[pd.Index, pd.Index, np.ndarray]:
-    import anndata
+    import anndata  # loads in seconds: only for .h5ad input
 
     try:
         adata = anndata.read_h5ad(path)

@@ -17,11 +17,6 @@ from ..errors import FormatError, InputError
 GZIP_MAGIC = b"\x1f\x8b"
 
 
-def describe(path: str | os.PathLike) -> str:
-    """How a file is named in messages."""
-    return str(path)
-
-
 def read_bytes(path: str | os.PathLike) -> bytes:
     """The file's content, gunzipped when it starts with the gzip magic number."""
     path = Path(path)
@@ -60,4 +55,4 @@ def decode(data: bytes, source: str) -> str:
 
 def read_text(path: str | os.PathLike) -> str:
     """The decoded text of a (possibly gzipped) file."""
-    return decode(read_bytes(path), describe(path))
+    return decode(read_bytes(path), str(path))

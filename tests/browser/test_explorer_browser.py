@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 from playwright.sync_api import Error as PlaywrightError
 
+from atted_explore.datasets._demo_text import HTML_PAYLOADS
+
 pytestmark = pytest.mark.browser
 
 XSS_TEXTS = ("<script>window.__xss=1</script>", '<img src=x onerror="window.__xss=1">', "heat &amp; drought")
@@ -78,6 +80,20 @@ TOOLTIP_TEXT = """() => {
     find(document);
     return texts.join(" ");
 }"""
+
+
+DATA_TO_SCREEN = """(canvas, [x, y]) => {
+    // the Bokeh plot drawn on this canvas maps data coordinates to canvas pixels with its frame's scales
+    const plot = [...window.Bokeh.index.all_views()].find(
+        (view) => view.canvas_view?.el === canvas && view.model.x_range !== undefined && view.frame?.x_scale);
+    const rect = canvas.getBoundingClientRect();
+    return [rect.left + plot.frame.x_scale.compute(x), rect.top + plot.frame.y_scale.compute(y)];
+}"""
+
+
+def hover_data_point(page, x: float, y: float) -> None:
+    """Move the mouse over the PC view's point at data coordinates ``(x, y)``."""
+    page.mouse.move(*pc_plot(page).evaluate(DATA_TO_SCREEN, [x, y]))
 
 
 def stable_plot_image(page) -> bytes:
@@ -183,15 +199,26 @@ def test_url_query_opens_species_gene_and_pair(page, app_url, served_atlas):
 
 def test_annotation_html_is_shown_as_text_and_never_runs(page, app_url, served_atlas):
     _, atlas = served_atlas
+    node = atlas["Ath-r"]
     open_app(page, app_url, atlas)
     title_filter = page.locator('.tabulator-col[tabulator-field="title"] input').first
     for text, query in zip(XSS_TEXTS, ("</script>", "onerror", "&amp;"), strict=True):
         title_filter.fill("")
         title_filter.press_sequentially(query, delay=20)
         page.get_by_text(text, exact=False).first.wait_for()
-    # categories with HTML are legend entries (and Bokeh titles/axes) when colouring by treatment
+    # hover tooltips: the samples whose titles carry the planted HTML show it as text
+    titles = node["title"].values.astype(str)
+    for text in HTML_PAYLOADS:
+        sample = int(np.flatnonzero(np.char.find(titles, text) >= 0)[0])
+        x, y = (float(node["sample_score"].sel(pc=pc).values[sample]) for pc in (1, 2))
+        hover_data_point(page, x, y)
+        wait_until(lambda: text in page.evaluate(TOOLTIP_TEXT), what=f"the tooltip showing {text!r} as text")
+    # categories with HTML are entries of the legend beside the plot when coloring by treatment
     page.locator("select").nth(3).select_option("treatment")
-    page.get_by_text('"mild" <img src=x onerror="window.__xss=1">', exact=False).first.wait_for()
+    legend = page.locator(".plot-legend").first
+    legend.wait_for()
+    wait_until(lambda: '"mild" <img src=x onerror="window.__xss=1">' in legend.inner_text(), what="the escaped legend")
+    assert legend.locator("img").count() == 0
     assert page.evaluate("window.__xss") is None
     assert page.problems == []
 
