@@ -328,3 +328,25 @@ def test_explorer_links_the_coexmap(atlas):
     explorer.send_selection_to_network()
     assert explorer.network.genes == [str(g) for g in atlas["Osa-r"]["gene"].values[:5]]
     assert explorer.tabs.active == TABS.index("Network")
+
+
+def test_selection_genes_match_the_expression_difference_of_the_selection(node):
+    from atted_explore.compute.selection import selection_genes
+
+    mask = node["sample_score"].sel(pc=1).values > np.quantile(node["sample_score"].sel(pc=1).values, 0.8)
+    top = selection_genes(node, mask, n=20)
+    expression = node["expression"].values
+    observed = expression[:, mask].mean(axis=1) - expression.mean(axis=1)
+    best = set(node["gene"].values[np.argsort(-observed)[:20]])
+    assert len(set(top["gene"]) & best) >= 14  # the PCA reconstruction finds the genes raised in the selection
+    assert top["difference"].is_monotonic_decreasing
+    with pytest.raises(InputError, match="no sample"):
+        selection_genes(node, np.zeros_like(mask))
+
+
+def test_explorer_sends_the_genes_raised_in_a_pc_selection_to_the_network(atlas):
+    explorer = Explorer(atlas)
+    scores = explorer.node["sample_score"].sel(pc=1).values
+    explorer.pc_view.selection = explorer.node["sample"].values[scores > np.median(scores)].tolist()
+    explorer.send_pc_selection_to_network()
+    assert len(explorer.network.genes) == 50 and explorer.tabs.active == TABS.index("Network")

@@ -133,3 +133,25 @@ def _as_mask(node: xr.Dataset, selected) -> np.ndarray:
     mask = np.zeros(samples.size, dtype=bool)
     mask[positions] = True
     return mask
+
+
+def selection_genes(node: xr.Dataset, selected, n: int = 50) -> pd.DataFrame:
+    """Genes most raised in a selection of samples, from the PCA reconstruction (no expression read).
+
+    With ``X = U S Vᵀ`` (genes x samples, gene-centred), ``gene_score = U S`` and
+    ``sample_score = V S``, so ``X[g, j] = Σ_k gene_score[g, k] · sample_score[j, k] / S_k²`` with
+    ``S_k² = Σ_j sample_score[j, k]²``. Averaged over the selected samples this is each gene's
+    expression in the selection minus its mean over all samples, on the kept PCs. Returns the
+    ``n`` genes with the largest difference (columns ``gene``, ``difference``), largest first.
+    """
+    mask = _as_mask(node, selected)
+    if not mask.any():
+        raise InputError("selection_genes: the selection holds no sample")
+    for variable in ("gene_score", "sample_score"):
+        if variable not in node:
+            raise InputError(f"node has no variable {variable!r} (run atted_explore.compute.pca first)")
+    samples = np.asarray(node["sample_score"].values, dtype=float)
+    weights = samples[mask].mean(axis=0) / (samples**2).sum(axis=0)
+    difference = np.asarray(node["gene_score"].values, dtype=float) @ weights
+    order = np.argsort(-difference)[:n]
+    return pd.DataFrame({"gene": node["gene"].values[order].astype(str), "difference": difference[order]})

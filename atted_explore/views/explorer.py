@@ -8,6 +8,7 @@ import xarray as xr
 
 from ..atlas import has_coexmaps, species_nodes
 from ..compute.pairs import featured_pair, strongest_other_pc, strongest_partner
+from ..compute.selection import selection_genes
 from ..summary import overview_table, provenance_items
 from . import _style
 from ._data import shared_resident
@@ -21,6 +22,8 @@ from .pcview import GENE_EXPRESSION, PCView
 TABS = ("PC view", "PC meaning", "Coexpression list", "Gene pair", "CoexMap", "Network")
 #: partners sent to the network with a gene (the gene and its strongest partners make a readable neighbourhood).
 NETWORK_PARTNERS = 30
+#: genes sent to the network from a selection of samples.
+NETWORK_SELECTION_GENES = 50
 
 
 class AtlasOverview(pn.viewable.Viewer):
@@ -79,6 +82,10 @@ class Explorer(pn.viewable.Viewer):
             label="Network of the selected genes of this species", color="light", width=340
         )
         self._selection_to_network.on_click(lambda _: self.send_selection_to_network())
+        self._pc_selection_to_network = pn.widgets.Button(
+            label="Network of the genes raised in the selected samples", color="light", width=380
+        )
+        self._pc_selection_to_network.on_click(lambda _: self.send_pc_selection_to_network())
         self._to_network = pn.widgets.Button(
             label="Network of this gene and its partners", color="light", css_classes=["to-network"], width=300
         )
@@ -87,7 +94,7 @@ class Explorer(pn.viewable.Viewer):
         self.tabs = pn.Tabs(
             *zip(
                 TABS,
-                (self.pc_view, self.pc_summary, pn.Column(self._to_network, self.coex_list), self.coex_viewer,
+                (pn.Column(self._pc_selection_to_network, self.pc_view, sizing_mode="stretch_width"), self.pc_summary, pn.Column(self._to_network, self.coex_list), self.coex_viewer,
                  self._coex_map_tab(), self.network),
                 strict=True,
             ),
@@ -201,6 +208,13 @@ class Explorer(pn.viewable.Viewer):
         partners = self.coex_list.partners()["partner"].head(NETWORK_PARTNERS).tolist()
         self.network.param.update(species=self.species, genes=[self.gene, *partners])
         self.tabs.active = TABS.index("Network")
+
+    def send_pc_selection_to_network(self) -> None:
+        """Draw the genes most raised in the PC view's selected samples in the Network tab."""
+        if self.pc_view.selection:
+            genes = selection_genes(self.node, self.pc_view.selection, n=NETWORK_SELECTION_GENES)["gene"].tolist()
+            self.network.param.update(species=self.species, genes=genes)
+            self.tabs.active = TABS.index("Network")
 
     def send_selection_to_network(self) -> None:
         """Draw the genes selected on the CoexMap panel of the current species in the Network tab."""
