@@ -154,15 +154,17 @@ def partner_ranks(corr, unit, row0, n_bins, depth, ranks, refine_depth=100):
     tolerance = (unit.shape[1] + 4) * 2.0**-23
     counts = np.empty(n_bins, dtype=np.int64)
     starts = np.empty(n_bins, dtype=np.int64)
-    mid_ranks = np.empty(n_bins, dtype=np.int64)
+    # int32 table with one extra entry, 0, for the gene itself: the rank loop is a plain gather and vectorises
+    mid_ranks = np.zeros(n_bins + 1, dtype=np.int32)
     fill = np.empty(n_bins, dtype=np.int64)
     bins = np.empty(n_cols, dtype=np.int32)
     order = np.empty(n_cols, dtype=np.int64)
-    found = np.empty(n_cols + 1, dtype=np.int64)
+    found = np.empty(n_cols + 1, dtype=np.int32)
     values = np.empty(n_cols, dtype=np.float64)
     for t in range(n_rows):
         gene = row0 + t
         row = corr[t]
+        out = ranks[gene]
         for b in range(n_cols):  # a loop of its own so it vectorises
             bins[b] = min(max(np.int32((np.float32(1.0) - row[b]) * half_bins), 0), n_bins - 1)
         counts[:] = 0
@@ -178,23 +180,22 @@ def partner_ranks(corr, unit, row0, n_bins, depth, ranks, refine_depth=100):
             above += count
             if above >= depth and cut == n_bins - 1:
                 cut = k
-        bins[gene] = n_bins  # not its own partner: outside the top region
+        bins[gene] = n_bins  # not its own partner: rank 0, outside the top region
+        for b in range(n_cols):
+            out[b] = mid_ranks[bins[b]]
         n_found = 0
         for b in range(n_cols):
-            k = bins[b]
-            ranks[gene, b] = mid_ranks[min(k, n_bins - 1)]
             found[n_found] = b  # branch-free: the top region's values are few and scattered
-            n_found += k <= cut
-        ranks[gene, gene] = 0
+            n_found += bins[b] <= cut
         # the top region in bin order, then sorted within each bin
         n_top = starts[cut] + counts[cut]
         fill[: cut + 1] = starts[: cut + 1]
-        for i in range(n_found):
+        for i in range(n_found):  # values are read here in column order, not gathered afterwards
             b = found[i]
-            order[fill[bins[b]]] = b
-            fill[bins[b]] += 1
-        for i in range(n_top):
-            values[i] = row[order[i]]
+            place = fill[bins[b]]
+            order[place] = b
+            values[place] = row[b]
+            fill[bins[b]] = place + 1
         for k in range(cut + 1):
             if counts[k] > _INSERTION_MAX:
                 _sort_descending(values, order, starts[k], starts[k] + counts[k])
