@@ -1,4 +1,5 @@
-"""Analysed synthetic atlases for the browser and server benchmarks, built once into ``data/`` and reused."""
+"""Shared by the browser and server benchmarks: analysed synthetic atlases (built once into ``data/``) and a
+canvas probe."""
 
 from __future__ import annotations
 
@@ -21,3 +22,12 @@ def bench_atlas(name: str, *, n_samples: int, n_genes: int, n_bags: int = 3, top
     )
     atlas = analyze_atlas(atlas, n_bags=n_bags, top_k=top_k, progress=True)
     return save_atlas(atlas, path)
+
+
+#: for a canvas element: a hash of its pixels, whether it carries our ``__marker``, and the page clock (ms).
+CANVAS_STATE_JS = """(canvas) => {
+    const d = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
+    let h = 0;
+    for (let i = 0; i < d.length; i += 7) h = (h * 31 + d[i]) | 0;
+    return [h, canvas.__marker === true, performance.now()];
+}"""

@@ -19,31 +19,22 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "benchmarks"), str(ROOT)]
-from _bench_atlas import bench_atlas  # noqa: E402
+from _bench_atlas import CANVAS_STATE_JS, bench_atlas  # noqa: E402
 from _common import parser, result_line  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
 
 from tests.serving import free_port, serve_command, serving  # noqa: E402
 
-#: a hash of the canvas pixels, whether it carries our marker, and the page clock.
-STATE_JS = """(canvas) => {
-    const d = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
-    let h = 0;
-    for (let i = 0; i < d.length; i += 7) h = (h * 31 + d[i]) | 0;
-    return [h, canvas.__marker === true, performance.now()];
-}"""
-
-
 def timed_choice(page, value: str, limit_ms: float = 20_000) -> tuple[float, bool]:
     """Choose ``value`` in the PC View's colour select: (ms until the plot's pixels change, same canvas element)."""
     canvas = page.locator(".bk-Canvas").first.locator("canvas").first
     canvas.evaluate("c => { c.__marker = true; }")
-    before, _, _ = canvas.evaluate(STATE_JS)
+    before, _, _ = canvas.evaluate(CANVAS_STATE_JS)
     select = page.locator("select:has(option[value='gene expression'])").first
     start = page.evaluate("() => performance.now()")
     select.select_option(value)
     while True:
-        pixels, same, now = canvas.evaluate(STATE_JS)
+        pixels, same, now = canvas.evaluate(CANVAS_STATE_JS)
         if pixels != before or now - start > limit_ms:
             return now - start, same
 

@@ -26,7 +26,7 @@ import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "benchmarks"), str(ROOT)]
-from _bench_atlas import bench_atlas  # noqa: E402
+from _bench_atlas import CANVAS_STATE_JS, bench_atlas  # noqa: E402
 from _common import parser, result_line  # noqa: E402
 from playwright.async_api import async_playwright  # noqa: E402
 
@@ -34,12 +34,6 @@ from atted_explore import open_atlas  # noqa: E402
 
 from tests.serving import free_port, serve_command, serving  # noqa: E402
 
-PIXELS_JS = """(canvas) => {
-    const d = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
-    let h = 0;
-    for (let i = 0; i < d.length; i += 7) h = (h * 31 + d[i]) | 0;
-    return [h, performance.now()];
-}"""
 TIME_LIMIT_S = 600
 ACTION_LIMIT_MS = 60_000
 
@@ -47,10 +41,10 @@ ACTION_LIMIT_MS = 60_000
 async def changed_after(page, action) -> float:
     """ms from ``action()`` until the PC plot's pixels change (raises TimeoutError past the limit)."""
     canvas = page.locator(".bk-Canvas").first.locator("canvas").first
-    before, start = await canvas.evaluate(PIXELS_JS)
+    before, _, start = await canvas.evaluate(CANVAS_STATE_JS)
     await action()
     while True:
-        pixels, now = await canvas.evaluate(PIXELS_JS)
+        pixels, _, now = await canvas.evaluate(CANVAS_STATE_JS)
         if pixels != before:
             return now - start
         if now - start > ACTION_LIMIT_MS:
