@@ -116,7 +116,7 @@ class PCView(pn.viewable.Viewer):
         if self._configuring:
             return
         if "sample_score" not in self.node:
-            raise_missing("sample scores on PCs", "atted_explore.pca")
+            raise InputError("this node has no sample scores on PCs; run atted_explore.pca on it first")
         if self.x_pc == self.y_pc:
             raise InputError(f"x and y both show PC{self.x_pc}: choose two different PCs.")
         frame = self.frame()
@@ -209,6 +209,3 @@ def missing_fields_note(node: xr.Dataset, fields: list[str], color_by: str) -> s
     shown = "a gene's expression" if color_by == GENE_EXPRESSION else _style.escape(color_by)
     return f"<i>No {' or '.join(absent)} annotation in this atlas: colored by {shown}.</i>"
 
-
-def raise_missing(what: str, step: str) -> None:
-    raise InputError(f"this node has no {what}; run {step} on it first")
