@@ -13,7 +13,7 @@ from atted_explore.views import CoexMap
 def main(path: str, port: int) -> None:
     pn.extension("tabulator")
     atlas = open_atlas(path)
-    pn.serve({"coexmap": lambda: CoexMap(atlas, subset="chloroplast")}, port=port, address="localhost",
+    pn.serve({"coexmap": lambda: CoexMap(atlas, subset="chloroplast")}, port=port, address="localhost", liveness=True,
              show=False, allow_websocket_origin=[f"localhost:{port}"])
 
 

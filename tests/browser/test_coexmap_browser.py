@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.conftest import _free_port, _serving
+from tests.serving import free_port, serving
 
 pytestmark = pytest.mark.browser
 
@@ -28,11 +28,12 @@ DARK_PIXELS = """canvas => {
 @pytest.fixture(scope="module")
 def coexmap_url(served_atlas, tmp_path_factory):
     path, _ = served_atlas
-    port = _free_port()
+    port = free_port()
     app = Path(__file__).with_name("coexmap_app.py")
     command = [sys.executable, str(app), str(path), str(port)]
     log = tmp_path_factory.mktemp("coexmap-serve") / "serve.log"
-    with _serving(command, f"http://localhost:{port}/coexmap", log) as url:
+    url = f"http://localhost:{port}/coexmap"
+    with serving(command, url, log):
         yield url
 
 

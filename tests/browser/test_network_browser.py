@@ -10,7 +10,7 @@ from pathlib import Path
 import networkx as nx
 import pytest
 
-from .conftest import _free_port, _serving
+from tests.serving import free_port, serving
 from .test_explorer_browser import COLOURED_PIXELS, TOOLTIP_TEXT, wait_until
 
 pytestmark = pytest.mark.browser
@@ -21,11 +21,12 @@ XSS = '<img src=x onerror="window.__xss=1">'
 def network_url(served_atlas, tmp_path_factory):
     """``panel serve tests/browser/network_app.py`` on the demo atlas; yields the app's URL."""
     path, _ = served_atlas
-    port = _free_port()
-    command = [str(Path(sys.executable).with_name("panel")), "serve", str(APP), "--port", str(port)]
+    port = free_port()
+    command = [str(Path(sys.executable).with_name("panel")), "serve", str(APP), "--port", str(port), "--liveness"]
     env = {**os.environ, "ATTED_EXPLORE_ATLAS": str(path)}
     log = tmp_path_factory.mktemp("network-serve") / "serve.log"
-    with _serving(command, f"http://localhost:{port}/network_app", log, env) as url:
+    url = f"http://localhost:{port}/network_app"
+    with serving(command, url, log, env):
         yield url
 
 
