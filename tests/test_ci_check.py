@@ -42,3 +42,13 @@ def test_a_skipped_marked_test_fails_whatever_its_name(tmp_path):
 def test_a_name_alone_does_not_count_as_a_browser_test(tmp_path):
     result = _check(tmp_path, _case("test_browser_opens", ""), _case("test_b", "notebook real_data"))
     assert result.returncode == 1 and "no browser test ran" in result.stdout
+
+
+def test_an_expected_failure_is_listed_not_counted_as_skipped(tmp_path):
+    xfail = (
+        '<testcase classname="tests.test_x" name="test_known"><properties><property name="markers" '
+        'value="browser"/></properties><skipped type="pytest.xfail" message="blank in JupyterLab"/></testcase>'
+    )
+    result = _check(tmp_path, xfail, _case("test_b", "notebook"), _case("test_c", "real_data"))
+    assert result.returncode == 0, result.stdout
+    assert "known failure (xfail) tests.test_x::test_known: blank in JupyterLab" in result.stdout

@@ -77,7 +77,7 @@ class PointsPlot:
     def __init__(self, *, height: int = 440, on_select: Callable | None = None):
         self.height = height
         self.on_select = on_select
-        self.pane = pn.pane.HoloViews(sizing_mode="stretch_width", linked_axes=False, min_height=height)
+        self.pane = pn.pane.HoloViews(sizing_mode="stretch_width", linked_axes=False, height=height)
         self._pipelines: dict[tuple, tuple[hv.streams.Pipe, hv.DynamicMap]] = {}
         self._current: tuple | None = None
 

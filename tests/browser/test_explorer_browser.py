@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 import numpy as np
@@ -233,7 +234,7 @@ def test_box_selection_lists_samples_and_ranks_terms(page, app_url, served_atlas
     page.mouse.down()
     page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] - 40, steps=8)
     page.mouse.up()
-    summary = page.get_by_text("selected samples", exact=False).first
+    summary = page.get_by_text(re.compile(r"^[\d,]+ selected samples$")).first
     summary.wait_for()
     selected = int(summary.inner_text().split()[0].replace(",", ""))
     assert 0 < selected < atlas["Ath-r"].sizes["sample"]
