@@ -56,10 +56,19 @@ def gene_links(node: xr.Dataset, gene: str) -> str:
     return " · ".join(link(url, gene, label) for label, url in link_templates(node).items())
 
 
+def script_safe(values: np.ndarray) -> np.ndarray:
+    """Text sent to the browser as data, with a word joiner (U+2060, invisible) inside every ``</``.
+
+    A notebook embeds a view's data in a ``<script>`` element; an annotation holding
+    ``</script>`` would end it early, blanking the output and letting the rest run as HTML.
+    """
+    return pd.Series(values, dtype=object).astype(str).str.replace("</", "<\u2060/", regex=False).to_numpy(object)
+
+
 def sample_annotations(node: xr.Dataset) -> dict[str, np.ndarray]:
-    """Sample IDs and their annotation fields as object columns (for tables and hover)."""
+    """Sample IDs and their annotation fields as object columns (for tables and hover), script-safe."""
     return {"sample": node["sample"].values.astype(object)} | {
-        field: node[field].values.astype(object) for field in sample_fields(node)
+        field: script_safe(node[field].values) for field in sample_fields(node)
     }
 
 

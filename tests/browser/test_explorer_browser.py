@@ -13,6 +13,14 @@ from atted_explore.datasets._demo_text import HTML_PAYLOADS
 
 pytestmark = pytest.mark.browser
 
+#: the views put an invisible word joiner inside "</" of annotations (embedded data never closes a <script>).
+WORD_JOINER = "\u2060"
+
+
+def shown_as(text: str) -> str:
+    return text.replace("</", f"<{WORD_JOINER}/")
+
+
 XSS_TEXTS = ("<script>window.__xss=1</script>", '<img src=x onerror="window.__xss=1">', "heat &amp; drought")
 
 
@@ -203,17 +211,18 @@ def test_annotation_html_is_shown_as_text_and_never_runs(page, app_url, served_a
     node = atlas["Ath-r"]
     open_app(page, app_url, atlas)
     title_filter = page.locator('.tabulator-col[tabulator-field="title"] input').first
-    for text, query in zip(XSS_TEXTS, ("</script>", "onerror", "&amp;"), strict=True):
+    for text, query in zip(XSS_TEXTS, ("script>", "onerror", "&amp;"), strict=True):
         title_filter.fill("")
         title_filter.press_sequentially(query, delay=20)
-        page.get_by_text(text, exact=False).first.wait_for()
+        page.get_by_text(shown_as(text), exact=False).first.wait_for()
     # hover tooltips: the samples whose titles carry the planted HTML show it as text
     titles = node["title"].values.astype(str)
     for text in HTML_PAYLOADS:
         sample = int(np.flatnonzero(np.char.find(titles, text) >= 0)[0])
         x, y = (float(node["sample_score"].sel(pc=pc).values[sample]) for pc in (1, 2))
         hover_data_point(page, x, y)
-        wait_until(lambda: text in page.evaluate(TOOLTIP_TEXT), what=f"the tooltip showing {text!r} as text")
+        wait_until(lambda: text in page.evaluate(TOOLTIP_TEXT).replace(WORD_JOINER, ""),
+                   what=f"the tooltip showing {text!r} as text")
     # categories with HTML are entries of the legend beside the plot when coloring by treatment
     page.locator("select").nth(3).select_option("treatment")
     legend = page.locator(".plot-legend").first

@@ -150,11 +150,6 @@ def _prompts(page) -> list[str]:
     return page.locator(".jp-Notebook .jp-CodeCell .jp-InputArea-prompt").all_inner_texts()
 
 
-@pytest.mark.xfail(
-    reason="the views rewritten for issue 9 (Pipe-fed DynamicMaps) render no canvas in JupyterLab: "
-    "PCView, CoexViewer and Explorer outputs stay blank (CoexList renders); issue 9 item 7 stays open",
-    strict=False,
-)
 def test_notebook_01_views_paint_in_jupyterlab_offline(jupyterlab, browser_context, tmp_path_factory):
     url, token, _, _ = jupyterlab
     with _offline_page(browser_context) as (page, outside, errors):
