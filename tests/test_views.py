@@ -24,12 +24,10 @@ from atted_explore.views._style import escape, gene_options, pc_axis_label, top_
 from atted_explore.views.explorer import TABS
 from atted_explore.views.pcview import GENE_EXPRESSION
 
-from .views_atlas import analysed_demo
-
 
 @pytest.fixture(scope="module")
-def atlas():
-    return analysed_demo()
+def atlas(analysed_atlas):
+    return analysed_atlas
 
 
 @pytest.fixture(scope="module")

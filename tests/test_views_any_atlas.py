@@ -14,12 +14,10 @@ from atted_explore.atlas import sample_fields
 from atted_explore.views import CoexList, CoexViewer, Explorer, PCView
 from atted_explore.views._data import NODE_CACHE_SIZE, node_token, shared_resident
 
-from .views_atlas import analysed_demo
-
 
 @pytest.fixture(scope="module")
-def atlas():
-    return analysed_demo()
+def atlas(analysed_atlas):
+    return analysed_atlas
 
 
 @pytest.fixture(scope="module")
