@@ -43,12 +43,14 @@ def _add_serve_options(parser: argparse.ArgumentParser) -> None:
 def cmd_demo(args: argparse.Namespace) -> int:
     """Build (or reuse) the demo atlas and serve it.
 
-    Serving a larger preset that is not built yet, the small demo is served at
-    once while the larger one is built in a subprocess (the page says when it is ready).
+    Serving a larger preset that is not built yet, the small demo (without CoexMaps, whose UMAPs
+    are most of its build) is built and served first, then the larger one is built in a subprocess
+    (the page says when it is ready): the first page does not wait for the full atlas.
     """
-    from .datasets.prepared import demo_path, prepared_demo
+    from .datasets.prepared import demo_is_current, demo_path, prepared_demo
 
-    if args.no_serve or args.preset == "small":
+    current = not args.rebuild and demo_is_current(args.out, preset=args.preset, seed=args.seed, n_bags=args.bags)
+    if args.no_serve or args.preset == "small" or current:
         path = prepared_demo(args.out, preset=args.preset, seed=args.seed, n_bags=args.bags, rebuild=args.rebuild)
         print(f"demo atlas: {path}", flush=True)
         if not args.no_serve:
@@ -56,16 +58,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
         return 0
     from .app import BackgroundBuild, serve
 
+    # a small demo with maps (from `demo --preset small`) is as quick to serve as one without
+    with_maps = demo_is_current(preset="small", seed=args.seed)
+    small = prepared_demo(preset="small", seed=args.seed, coexmaps=with_maps)
     path = demo_path(args.out, args.preset, args.seed)
     command = [sys.executable, "-m", "atted_explore.cli", "demo", "--no-serve", "--preset", args.preset,
                "--seed", str(args.seed), "--out", str(path)]
     command += (["--bags", str(args.bags)] if args.bags else []) + (["--rebuild"] if args.rebuild else [])
+    # started once the small atlas is ready, so the two builds do not share the cores before the first page
     building = BackgroundBuild(command, path, f"the full {args.preset} demo atlas")
-    if building.wait(seconds=10) and building.state == "done":  # already built: serve it directly
-        print(f"demo atlas: {path}", flush=True)
-        _serve(path, args)
-        return 0
-    small = prepared_demo(preset="small", seed=args.seed)
     print(f"demo atlas: {small} (serving it while {path} is built)", flush=True)
     serve(open_atlas(small), port=args.port, address=args.address, allow_origins=args.allow_origin, building=building)
     return 0

@@ -63,3 +63,40 @@ def test_prepared_demo_is_rebuilt_when_the_engine_code_changes(tmp_path, monkeyp
     prepared.prepared_demo(path, preset="small", n_bags=5, progress=False)
     assert stored_attrs(path)["demo_recipe"]["engine"] != key
     assert (path / "zarr.json").stat().st_mtime_ns != stamp
+
+
+def test_demo_serves_the_small_atlas_without_maps_first_then_builds_the_full_one(tmp_path, monkeypatch):
+    """The first page does not wait for the full demo nor for UMAPs: the small atlas is built (no maps)
+    before the full build starts, and it is what the server gets."""
+    from atted_explore import app
+    from atted_explore.datasets import prepared
+
+    events = []
+    monkeypatch.setattr(prepared, "data_dir", lambda: tmp_path)
+    monkeypatch.setattr(prepared, "prepared_demo", lambda path=None, **kw: events.append(("build", kw)) or tmp_path / "s")
+    monkeypatch.setattr(app, "BackgroundBuild", lambda command, path, what: events.append(("background", command)))
+    monkeypatch.setattr(app, "serve", lambda atlas, **kw: events.append(("serve", atlas)))
+    monkeypatch.setattr("atted_explore.cli.open_atlas", lambda path: f"opened {path}")
+    assert main(["demo", "--port", "5999"]) == 0
+    assert [kind for kind, _ in events] == ["build", "background", "serve"]
+    assert events[0][1]["preset"] == "small" and events[0][1]["coexmaps"] is False
+    assert "--no-serve" in events[1][1] and events[1][1][events[1][1].index("--preset") + 1] == "default"
+    assert events[2][1] == f"opened {tmp_path / 's'}"
+
+
+def test_demo_serves_a_current_full_atlas_directly(tmp_path, monkeypatch):
+    from atted_explore.datasets import prepared
+
+    path = prepared.prepared_demo(tmp_path / "demo.zarr", preset="small", n_bags=3, coexmaps=False, progress=False)
+    assert prepared.demo_is_current(path, preset="small", n_bags=3, coexmaps=False)
+    assert not prepared.demo_is_current(path, preset="small", n_bags=3)  # the recipe names the maps
+    from atted_explore import open_atlas
+    from atted_explore.views import Explorer
+
+    assert "quick demo atlas has no CoexMaps" in Explorer(open_atlas(path))._coex_map_tab().object
+    served = []
+    monkeypatch.setattr("atted_explore.cli._serve", lambda atlas, args: served.append(atlas))
+    monkeypatch.setattr(prepared, "demo_is_current", lambda *a, **kw: True)
+    monkeypatch.setattr(prepared, "prepared_demo", lambda out, **kw: out)
+    assert main(["demo", "--out", str(path)]) == 0
+    assert served == [path]

@@ -22,7 +22,7 @@ PACKAGE = Path(__file__).resolve().parents[1]
 def engine_files() -> list[Path]:
     """The code whose output the demo atlas is: the generator, the data model and every computation."""
     return [
-        PACKAGE / "datasets" / "demo.py", PACKAGE / "datasets" / "_demo_text.py", PACKAGE / "atlas.py",
+        *sorted((PACKAGE / "datasets").glob("*demo*.py")), PACKAGE / "atlas.py",
         *sorted((PACKAGE / "compute").glob("*.py")),
     ]
 
@@ -36,8 +36,26 @@ def engine_code_hash() -> str:
     return digest.hexdigest()
 
 
-def _recipe(preset: str, seed: int, n_bags: int) -> dict:
-    return {"preset": preset, "seed": seed, "n_bags": n_bags, "package_version": __version__, "engine": engine_code_hash()}
+def _recipe(preset: str, seed: int, n_bags: int, coexmaps: bool) -> dict:
+    return {"preset": preset, "seed": seed, "n_bags": n_bags, "coexmaps": coexmaps, "package_version": __version__,
+            "engine": engine_code_hash()}
+
+
+def _checked_preset(preset: str, n_bags: int | None) -> int:
+    if preset not in DEMO_BAGS:
+        raise InputError(f"unknown demo preset {preset!r}; expected one of {sorted(DEMO_BAGS)}")
+    return DEMO_BAGS[preset] if n_bags is None else n_bags
+
+
+def demo_is_current(
+    path: str | os.PathLike | None = None, *, preset: str = "default", seed: int = 0, n_bags: int | None = None,
+    coexmaps: bool = True,
+) -> bool:
+    """Whether :func:`prepared_demo` would reuse the atlas at ``path`` as it is (no build needed)."""
+    recipe = _recipe(preset, seed, _checked_preset(preset, n_bags), coexmaps)
+    path = demo_path(path, preset, seed, coexmaps)
+    # the recipe is a root attribute: read it from the store's metadata, not by opening every node
+    return is_atlas(path) and stored_attrs(path).get("demo_recipe") == recipe
 
 
 def prepared_demo(
@@ -48,27 +66,30 @@ def prepared_demo(
     n_bags: int | None = None,
     rebuild: bool = False,
     progress: bool = True,
+    coexmaps: bool = True,
 ) -> Path:
-    """Path of the demo atlas with PCA, coexpression and CoexMaps computed, building it if needed.
+    """Path of the demo atlas with PCA, coexpression, PC interpretation and CoexMaps computed, building it if needed.
 
     An atlas already at ``path`` is reused when it was built with the same recipe
-    (preset, seed, bags, package version and a hash of the engine's source code, so an engine
+    (preset, seed, bags, maps, package version and a hash of the engine's source code, so an engine
     change rebuilds it even without a version bump); otherwise it is rebuilt and replaced atomically.
+    ``coexmaps=False`` skips the CoexMaps (their UMAPs are most of a small demo's build), for the
+    first page ``atted-explore demo`` serves while the full demo atlas is built.
     """
-    if preset not in DEMO_BAGS:
-        raise InputError(f"unknown demo preset {preset!r}; expected one of {sorted(DEMO_BAGS)}")
-    n_bags = DEMO_BAGS[preset] if n_bags is None else n_bags
-    path = demo_path(path, preset, seed)
-    recipe = _recipe(preset, seed, n_bags)
-    # the recipe is a root attribute: read it from the store's metadata, not by opening every node
-    if not rebuild and is_atlas(path) and stored_attrs(path).get("demo_recipe") == recipe:
+    n_bags = _checked_preset(preset, n_bags)
+    path = demo_path(path, preset, seed, coexmaps)
+    if not rebuild and demo_is_current(path, preset=preset, seed=seed, n_bags=n_bags, coexmaps=coexmaps):
         return path
     path.parent.mkdir(parents=True, exist_ok=True)
-    atlas = analyze_atlas(demo(preset=preset, seed=seed, progress=progress), n_bags=n_bags, seed=seed, progress=progress)
-    atlas.attrs["demo_recipe"] = recipe
+    atlas = analyze_atlas(
+        demo(preset=preset, seed=seed, progress=progress), n_bags=n_bags, seed=seed, progress=progress, coexmaps=coexmaps,
+    )
+    atlas.attrs["demo_recipe"] = _recipe(preset, seed, n_bags, coexmaps)
     return save_atlas(atlas, path)
 
 
-def demo_path(path: str | os.PathLike | None, preset: str, seed: int) -> Path:
-    """Where :func:`prepared_demo` keeps a preset's atlas (``data/demo-PRESET-seedN.zarr`` unless given)."""
-    return Path(path) if path is not None else data_dir() / f"demo-{preset}-seed{seed}.zarr"
+def demo_path(path: str | os.PathLike | None, preset: str, seed: int, coexmaps: bool = True) -> Path:
+    """Where :func:`prepared_demo` keeps a preset's atlas (``data/demo-PRESET-seedN[-nomaps].zarr`` unless given)."""
+    if path is not None:
+        return Path(path)
+    return data_dir() / f"demo-{preset}-seed{seed}{'' if coexmaps else '-nomaps'}.zarr"

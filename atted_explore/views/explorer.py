@@ -226,7 +226,10 @@ class Explorer(pn.viewable.Viewer):
 
     def _coex_map_tab(self) -> pn.viewable.Viewable:
         if self.coex_map is None:
+            quick_demo = self.atlas.attrs.get("demo_recipe", {}).get("coexmaps") is False
             return pn.pane.Alert(
+                "This quick demo atlas has no CoexMaps so that the page could open at once: the full demo atlas has "
+                "them (reload the page when the line at the top says it is ready)." if quick_demo else
                 "This atlas has no CoexMaps: build it with `atted-explore build` (without --no-coexmaps) or run "
                 "`atted_explore.coexmap(atlas)` in a notebook.", alert_type="info", sizing_mode="stretch_width",
             )
