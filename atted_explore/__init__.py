@@ -3,7 +3,8 @@
 __version__ = "0.1.0"  # before the imports: submodules record it in what they build
 
 from . import datasets
-from .atlas import open_atlas, save_atlas, validate
+from .atlas import validate
+from .io.store import open_atlas, save_atlas
 from .compute import (
     analyze_atlas, analyze_node, coexmap, coexpression, function_score, interpret_pcs, map_conservation, network, pca,
     project_network, to_cytoscape,

@@ -18,7 +18,7 @@ import panel.io.location as panel_location
 import xarray as xr
 from bokeh.settings import settings as bokeh_settings
 
-from .atlas import open_atlas
+from .io.store import open_atlas
 from .errors import InputError
 from .serving import listening
 from .views import Explorer

@@ -10,7 +10,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .atlas import check_output_path, save_atlas, validate
+from .atlas import validate
+
+from .io.store import check_output_path, save_atlas
 from .compute.pipeline import analyze_atlas
 from .io.assemble import OrthologInput, SpeciesInput, assemble_atlas
 

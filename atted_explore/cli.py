@@ -13,7 +13,7 @@ import warnings
 from pathlib import Path
 
 from . import build
-from .atlas import check_output_path, open_atlas
+from .io.store import check_output_path, open_atlas
 from .datasets.recipes import RECIPES, recipe_inputs
 from .errors import InputError
 from .io import tables
@@ -258,7 +258,8 @@ def parse_pcs(text: str | None) -> list[int] | None:
 
 def cmd_interpret(args: argparse.Namespace) -> int:
     """``atted-explore interpret``: describe and label the PCs of every (or one) species node, in place."""
-    from .atlas import save_atlas, species_nodes
+    from .atlas import species_nodes
+    from .io.store import save_atlas
     from .compute.interpretation import interpret_pcs
     from .summarizers import ChatSummarizer
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from atted_explore import analyze_atlas, datasets, save_atlas
-from atted_explore.atlas import is_atlas
+from atted_explore.io.store import is_atlas
 from atted_explore.datasets.paths import data_dir
 
 

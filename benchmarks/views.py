@@ -32,7 +32,8 @@ from bokeh.models import ColumnDataSource  # noqa: E402
 from bokeh.plotting import figure  # noqa: E402
 
 from atted_explore import open_atlas, save_atlas  # noqa: E402
-from atted_explore.compute.pairs import localization_labels, partner_table  # noqa: E402
+from atted_explore.atlas import localization_labels  # noqa: E402
+from atted_explore.views.coexlist import partner_table  # noqa: E402
 from atted_explore.views import CoexList, PCView  # noqa: E402
 from atted_explore.views import _style  # noqa: E402
 from atted_explore.views._points import HOVER_LIMIT, PointsPlot  # noqa: E402

@@ -10,7 +10,8 @@ import xarray as xr
 
 import atted_explore
 from atted_explore import InputError, open_atlas, save_atlas, validate
-from atted_explore.atlas import gene_sets, is_atlas, orthologs
+from atted_explore.atlas import gene_sets, orthologs
+from atted_explore.io.store import is_atlas
 from atted_explore.errors import AtlasValidationError, OutputPathError
 
 from .factories import make_atlas, make_node
@@ -174,7 +175,8 @@ def test_public_api_exports():
 )
 def test_partner_positions_refuse_a_reordered_gene_dim(reorder, tmp_path):
     from atted_explore import coexpression, function_score
-    from atted_explore.compute.pairs import pair_stats, partner_table, strongest_partner
+    from atted_explore.compute.pairs import pair_stats, strongest_partner
+    from atted_explore.views.coexlist import partner_table
 
     node = coexpression(make_node(n_genes=12, n_samples=8), "pearson", top_k=3)
     genes = [str(g) for g in node["gene"].values]

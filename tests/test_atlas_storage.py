@@ -9,7 +9,7 @@ import warnings
 
 import numpy as np
 
-from atted_explore.atlas import open_atlas, save_atlas
+from atted_explore.io.store import open_atlas, save_atlas
 
 READ_WITHOUT_PACKAGE = """
 import json, sys

@@ -34,7 +34,7 @@ from atted_explore.io import (
     read_rbh,
     read_samples,
 )
-from atted_explore.io.tables import align_samples
+from atted_explore.io.samples import align_samples
 
 GOOD = "gene\tS1\tS2\nG1\t1\t2\nG2\t3\t4\n"
 SAMPLES = "sample\ttissue\nS1\tleaf\nS2\troot\n"

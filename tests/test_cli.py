@@ -36,7 +36,7 @@ def test_errors_are_one_line_and_exit_2(tmp_path):
 
 
 def test_prepared_demo_is_reused_while_its_recipe_is_unchanged(tmp_path):
-    from atted_explore.atlas import stored_attrs
+    from atted_explore.io.store import stored_attrs
     from atted_explore.datasets.prepared import prepared_demo
 
     path = prepared_demo(tmp_path / "demo.zarr", preset="small", n_bags=5, progress=False)
@@ -48,7 +48,7 @@ def test_prepared_demo_is_reused_while_its_recipe_is_unchanged(tmp_path):
 
 
 def test_prepared_demo_is_rebuilt_when_the_engine_code_changes(tmp_path, monkeypatch):
-    from atted_explore.atlas import stored_attrs
+    from atted_explore.io.store import stored_attrs
     from atted_explore.datasets import prepared
 
     engine = [tmp_path / "indices.py", *prepared.engine_files()]

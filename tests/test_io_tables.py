@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from atted_explore.io import IdRule, align_samples, id_rule, read_expression, read_samples
-from atted_explore.io.tables import unify_case
+from atted_explore.io.samples import unify_case
 
 MATRIX = "gene\tS1\tS2\tS3\nG1\t0\t1\t3\nG2\t7\t15\t0.5\n"
 

@@ -14,12 +14,12 @@ from atted_explore import InputError
 from atted_explore.compute.pairs import (
     expression_correlation,
     pair_stats,
-    partner_table,
     pc_contributions,
     standardized_gene_scores,
 )
 from atted_explore.compute.selection import region_mask, term_enrichment
 from atted_explore.views import AtlasOverview, CoexList, CoexViewer, Explorer, PCView
+from atted_explore.views.coexlist import partner_table
 from atted_explore.views._style import escape, gene_options, pc_axis_label, top_categories
 from atted_explore.views.explorer import TABS
 from atted_explore.views.pcview import GENE_EXPRESSION

@@ -40,13 +40,12 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ..atlas import check_partner_order
+from ..atlas import check_partner_order, gene_field, localization_labels, require_variable
 
 from ..errors import InputError
 from ..io.ids import id_rule, map_ids
 from .consistency import _pair_keys
 from .graph_layout import layout
-from .pairs import _gene_field, _require, localization_labels
 
 DEFAULT_MAX_RANK = 10
 #: most genes a network holds by default (ATTED-II's NetworkDrawer stops at 500).
@@ -88,7 +87,7 @@ def resolve_genes(node: xr.Dataset, entries: list[str], name: str | None = None)
 
 def edge_rule(node: xr.Dataset, max_rank: int | None, min_score: float | None) -> tuple[int, float | None]:
     """The effective ``(max_rank, min_score)``: the default rank when neither is given, checked against K."""
-    _require(node, "coex_partner", "atted_explore.compute.coexpression")
+    require_variable(node, "coex_partner", "atted_explore.compute.coexpression")
     check_partner_order(node)
     top_k = node.sizes["rank"]
     if max_rank is None:
@@ -250,8 +249,8 @@ def network(
     ids = np.asarray(node["gene"].values).astype(str)[positions].tolist()
     attributes = pd.DataFrame(
         {
-            "symbol": _gene_field(node, "symbol")[positions],
-            "description": _gene_field(node, "description")[positions],
+            "symbol": gene_field(node, "symbol")[positions],
+            "description": gene_field(node, "description")[positions],
             "localization": localization_labels(node, positions),
         }
     ).fillna("").astype(str)

@@ -22,27 +22,12 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ..atlas import check_partner_order
+from ..atlas import check_partner_order, gene_position, require_variable
 from ..errors import InputError
-
-PARTNER_COLUMNS = ["rank", "partner", "symbol", "description", "localization", "score", "mr"]
-
-
-def _require(node: xr.Dataset, variable: str, step: str) -> None:
-    if variable not in node:
-        raise InputError(f"node has no variable {variable!r} (run {step} first)")
-
-
-def _gene_position(node: xr.Dataset, gene: str) -> int:
-    genes = node.indexes["gene"]
-    if gene not in genes:
-        raise InputError(f"gene {gene!r} is not on dim 'gene' of this node ({genes.size} genes)")
-    return int(genes.get_loc(gene))
-
 
 def standardized_gene_scores(node: xr.Dataset, pcs: Sequence[int] | None = None) -> xr.DataArray:
     """``gene_score`` with every PC scaled over genes to mean 0, unit variance."""
-    _require(node, "gene_score", "atted_explore.compute.pca")
+    require_variable(node, "gene_score", "atted_explore.compute.pca")
     if pcs is not None:
         missing = sorted(set(pcs) - set(node["pc"].values.tolist()))
         if missing:
@@ -62,8 +47,8 @@ def pc_contributions(
     ``gene_a``, ``gene_b``, ``correlation``.
     """
     scores = standardized_gene_scores(node, pcs)
-    a = scores.isel(gene=_gene_position(node, gene_a)).reset_coords(drop=True)
-    b = scores.isel(gene=_gene_position(node, gene_b)).reset_coords(drop=True)
+    a = scores.isel(gene=gene_position(node, gene_a)).reset_coords(drop=True)
+    b = scores.isel(gene=gene_position(node, gene_b)).reset_coords(drop=True)
     a_centred, b_centred = a - a.mean("pc"), b - b.mean("pc")
     norm = float(np.sqrt((a_centred**2).sum() * (b_centred**2).sum()))
     contribution = a_centred * b_centred / norm if norm > 0 else xr.zeros_like(a_centred)
@@ -102,14 +87,14 @@ def strongest_partner(node: xr.Dataset, gene: str) -> str:
     if "coex_partner" not in node:
         return ""
     check_partner_order(node)
-    position = int(node["coex_partner"].isel(gene=_gene_position(node, gene), rank=0))
+    position = int(node["coex_partner"].isel(gene=gene_position(node, gene), rank=0))
     return str(node["gene"].values[position]) if position >= 0 else ""
 
 
 def expression_correlation(node: xr.Dataset, gene_a: str, gene_b: str) -> float:
     """Pearson correlation of two genes' expression over all samples."""
-    _require(node, "expression", "an expression import")
-    rows = node["expression"].isel(gene=[_gene_position(node, gene_a), _gene_position(node, gene_b)])
+    require_variable(node, "expression", "an expression import")
+    rows = node["expression"].isel(gene=[gene_position(node, gene_a), gene_position(node, gene_b)])
     a, b = np.asarray(rows.values, dtype=float)
     if a.std() == 0 or b.std() == 0:
         return float("nan")
@@ -130,72 +115,11 @@ def pair_stats(node: xr.Dataset, gene_a: str, gene_b: str) -> pd.Series:
     }
     if "coex_partner" in node:
         lists = node[[v for v in ("coex_partner", "coex_score", "coex_mr") if v in node]]
-        lists = lists.isel(gene=_gene_position(node, gene_a)).load()
-        hit = np.flatnonzero(lists["coex_partner"].values == _gene_position(node, gene_b))
+        lists = lists.isel(gene=gene_position(node, gene_a)).load()
+        hit = np.flatnonzero(lists["coex_partner"].values == gene_position(node, gene_b))
         if hit.size:
             stats["rank"] = int(lists["rank"].values[hit[0]])
             stats["score"] = float(lists["coex_score"].values[hit[0]])
             if "coex_mr" in lists:
                 stats["mr"] = float(lists["coex_mr"].values[hit[0]])
     return pd.Series(stats)
-
-
-def localization_labels(node: xr.Dataset, positions: np.ndarray | None = None) -> np.ndarray:
-    """Per gene (or per gene at ``positions``), its compartments joined by ", " ("" when none or no localization)."""
-    if "localization" not in node:
-        return np.full(node.sizes["gene"] if positions is None else len(positions), "", dtype=object)
-    flags = node["localization"] if positions is None else node["localization"].isel(gene=positions)
-    flags = np.asarray(flags.values, dtype=bool)
-    names = [str(c) for c in node["compartment"].values]
-    return np.array([", ".join(n for n, f in zip(names, row, strict=True) if f) for row in flags], dtype=object)
-
-
-def partner_table(
-    node: xr.Dataset,
-    gene: str,
-    compartment: str | None = None,
-    localization: np.ndarray | None = None,
-) -> pd.DataFrame:
-    """The ranked coexpression partners of ``gene`` with their annotation.
-
-    Columns ``rank, partner, symbol, description, localization, score, mr``
-    (``mr`` NaN when the method has none). ``compartment`` keeps partners
-    localised there. ``localization`` is :func:`localization_labels` of the node,
-    passed by callers that query many genes so it is built once.
-    """
-    _require(node, "coex_partner", "atted_explore.compute.coexpression")
-    check_partner_order(node)
-    lists = node[[v for v in ("coex_partner", "coex_score", "coex_mr") if v in node]]
-    lists = lists.isel(gene=_gene_position(node, gene)).load()
-    partners = lists["coex_partner"].values
-    present = partners >= 0
-    positions = partners[present]
-    if localization is None:
-        localization = localization_labels(node)
-    table = pd.DataFrame(
-        {
-            "rank": lists["rank"].values[present],
-            "partner": np.asarray(node["gene"].values)[positions],
-            "symbol": _gene_field(node, "symbol")[positions],
-            "description": _gene_field(node, "description")[positions],
-            "localization": localization[positions],
-            "score": lists["coex_score"].values[present].astype(float),
-            "mr": lists["coex_mr"].values[present].astype(float) if "coex_mr" in lists else np.nan,
-        },
-        columns=PARTNER_COLUMNS,
-    )
-    if compartment is not None:
-        if "localization" not in node:
-            raise InputError("node has no variable 'localization'; cannot filter partners by compartment")
-        compartments = [str(c) for c in node["compartment"].values]
-        if compartment not in compartments:
-            raise InputError(f"unknown compartment {compartment!r}; the node has {compartments}")
-        in_compartment = np.asarray(node["localization"].sel(compartment=compartment).values, dtype=bool)
-        table = table[in_compartment[positions]].reset_index(drop=True)
-    return table
-
-
-def _gene_field(node: xr.Dataset, field: str) -> np.ndarray:
-    if field in node.coords:
-        return np.asarray(node[field].values, dtype=object)
-    return np.full(node.sizes["gene"], "", dtype=object)

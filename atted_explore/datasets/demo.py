@@ -44,7 +44,8 @@ import xarray as xr
 from tqdm.auto import tqdm
 
 from .. import __version__
-from ..atlas import is_atlas, open_atlas, save_atlas, with_gene_sets
+from ..atlas import with_gene_sets
+from ..io.store import is_atlas, open_atlas, save_atlas
 from ..errors import InputError
 from . import _demo_text as text
 from .paths import data_dir

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 from .. import __version__
-from ..atlas import is_atlas, save_atlas, stored_attrs
+from ..io.store import is_atlas, save_atlas, stored_attrs
 from ..compute.pipeline import analyze_atlas
 from ..errors import InputError
 from .demo import demo

@@ -12,7 +12,8 @@ from .genesets import GeneSets, attach_gene_sets, read_gene_sets
 from .go import COMPARTMENT_TERMS, localization, read_go_annotations, read_go_parents
 from .ids import IdRule, JoinReport, JoinWarning, id_rule, map_ids
 from .orthologs import orthogroup_members, rbh_members, read_orthogroups, read_rbh
-from .tables import align_samples, read_expression, read_samples, read_table
+from .samples import align_samples, read_samples
+from .tables import read_expression, read_table
 from .text import read_text
 
 __all__ = [

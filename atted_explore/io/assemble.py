@@ -22,6 +22,7 @@ from .atted_names import SPECIES_NAMES
 from .genesets import attach_gene_sets, read_gene_sets
 from .go import biological_process_sets, localization, read_go_annotations, read_go_parents
 from .orthologs import orthogroup_members, rbh_members, read_orthogroups, read_rbh
+from .samples import align_samples, read_samples
 
 ISOFORMS = (*tables.ISOFORM_COMBINE, "none")
 
@@ -70,8 +71,8 @@ def load_species(spec: SpeciesInput, go_parents: Path | None = None):
     if spec.samples is None:  # sample IDs from the matrix columns, no annotation
         samples = pd.DataFrame(index=pd.Index(expression["sample"].values, dtype=object, name="sample"))
     else:
-        samples = tables.read_samples(spec.samples)
-        samples = tables.align_samples(expression, samples, str(spec.expression), str(spec.samples))
+        samples = read_samples(spec.samples)
+        samples = align_samples(expression, samples, str(spec.expression), str(spec.samples))
         _record(
             reports,
             "samples",

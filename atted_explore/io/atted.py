@@ -49,7 +49,8 @@ from .atted_names import (
     COEX_FOLDER, SPECIES_NAMES, UMAP_FILE, UMAP_SUBSETS, identity, name_prefix, parse_folder_name, parsed_name,
 )
 from .ids import IdRule, map_ids
-from .tables import read_expression, read_table_lines, sample_field_name
+from .samples import sample_field_name
+from .tables import read_expression, read_table_lines
 from .text import read_text
 
 COEX_KINDS = ("ls", "z", "mrgeo")

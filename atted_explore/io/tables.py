@@ -1,12 +1,8 @@
-"""Expression matrices and sample tables.
+"""Delimited tables and expression matrices.
 
 Delimited text (TSV/CSV, optionally gzipped), Parquet and AnnData ``.h5ad``
 expression matrices become a ``gene x sample`` float32 ``xarray.DataArray``
-of log2 values; sample tables become a ``pandas.DataFrame`` indexed by sample
-with the data model's fields (``study``, ``tissue``, ``treatment``, ``title``)
-plus any other columns. Paired wide sample tables (one row per
-treated/control pair, one run column per condition) are turned into one row
-per run.
+of log2 values (sample tables: :mod:`atted_explore.io.samples`).
 
 Every problem raises a :class:`~atted_explore.errors.FormatError` naming the
 file, line and column and what was expected.
@@ -31,15 +27,6 @@ from .text import read_text
 
 DELIMITER_NAMES = {"\t": "tab", ",": "comma", ";": "semicolon"}
 
-#: column-name aliases (case-insensitive) for the data model's sample fields.
-SAMPLE_FIELD_ALIASES = {
-    "study": ("study", "study_accession", "study_id", "project", "bioproject", "series", "experiment"),
-    "tissue": ("tissue", "organ", "tissue_type"),
-    "treatment": ("treatment", "condition", "stress"),
-    "title": ("title", "sample_title", "description", "run_title"),
-}
-#: fields whose values are categories: spellings that differ only by case are unified.
-CATEGORICAL_FIELDS = ("study", "tissue", "treatment")
 TRANSFORMS = ("log2p1", "none")
 #: above this maximum, values given as log2 (transform "none") look linear: log2 of a TPM is at most ~20.
 LINEAR_LOOKING_MAX = 1000.0
@@ -205,7 +192,7 @@ def _numeric_matrix(raw: pd.DataFrame, path, line_of) -> np.ndarray:
     return values
 
 
-def _check_unique(ids: pd.Index, path, what: str, line_of=None) -> None:
+def check_unique(ids: pd.Index, path, what: str, line_of=None) -> None:
     if ids.has_duplicates:
         dupes = ids[ids.duplicated()].unique()
         where = f", line {line_of(int(np.flatnonzero(ids.duplicated())[0]))}" if line_of else ""
@@ -227,8 +214,8 @@ def _checked_expression(path, sep, gene_column) -> tuple[pd.Index, pd.Index, np.
         raise FormatError(f"{path}, line {line_of(int(np.flatnonzero(genes == '')[0]))}: empty gene ID in column {gene_column!r}")
     values_raw = raw.loc[:, [c != gene_column for c in raw.columns]]
     samples = pd.Index(list(values_raw.columns), dtype=object)
-    _check_unique(genes, path, "gene ID", line_of)
-    _check_unique(samples, path, "sample ID", lambda _: header_line)
+    check_unique(genes, path, "gene ID", line_of)
+    check_unique(samples, path, "sample ID", lambda _: header_line)
     if (samples == "").any():
         raise FormatError(f"{path}, line {header_line}: a sample column has no name; expected one sample ID per column")
     return genes, samples, _numeric_matrix(values_raw, path, line_of)
@@ -296,8 +283,8 @@ def _read_parquet_expression(path, gene_column) -> tuple[pd.Index, pd.Index, np.
         frame = frame.set_index(frame.columns[0])
     genes = pd.Index(frame.index.astype(str).str.strip(), dtype=object)
     samples = pd.Index([str(c).strip() for c in frame.columns], dtype=object)
-    _check_unique(genes, path, "gene ID")
-    _check_unique(samples, path, "sample ID")
+    check_unique(genes, path, "gene ID")
+    check_unique(samples, path, "sample ID")
     raw = frame.astype(str).reset_index(drop=True)
     raw.columns = samples
     return genes, samples, _numeric_matrix(raw, path, lambda row: f"row {row + 1}")
@@ -316,8 +303,8 @@ def _read_h5ad_expression(path, layer) -> tuple[pd.Index, pd.Index, np.ndarray]:
     matrix = matrix.toarray() if hasattr(matrix, "toarray") else np.asarray(matrix)
     genes = pd.Index(adata.var_names.astype(str), dtype=object)
     samples = pd.Index(adata.obs_names.astype(str), dtype=object)
-    _check_unique(genes, path, "gene ID (var_names)")
-    _check_unique(samples, path, "sample ID (obs_names)")
+    check_unique(genes, path, "gene ID (var_names)")
+    check_unique(samples, path, "sample ID (obs_names)")
     values = matrix.T.astype(np.float64)
     bad = ~np.isfinite(values)
     if bad.any():
@@ -418,139 +405,3 @@ def check_transform(values: np.ndarray, transform: str, source) -> None:
             TransformWarning,
             stacklevel=3,
         )
-
-
-# ------------------------------------------------------------------- sample tables
-
-
-def unify_case(values: pd.Series) -> pd.Series:
-    """Spellings that differ only by case become the most frequent spelling (``Endosperm`` -> ``endosperm``).
-
-    Ties go to the spelling seen first, so the result does not depend on sort internals.
-    """
-    stripped = values.astype(str).str.strip()
-    counts = stripped.value_counts(sort=False).sort_values(ascending=False, kind="stable")
-    preferred = {}
-    for spelling in counts.index:  # most frequent first
-        preferred.setdefault(spelling.casefold(), spelling)
-    return stripped.map(lambda v: preferred[v.casefold()])
-
-
-def sample_field_name(column: str) -> str | None:
-    """The data model's sample field a column name stands for (``Tissue`` -> ``tissue``), or None."""
-    key = re.sub(r"[^a-z0-9]+", "_", column.strip().lower()).strip("_")
-    for field, aliases in SAMPLE_FIELD_ALIASES.items():
-        if key in aliases:
-            return field
-    return None
-
-
-RUN_COLUMN = re.compile(r"^run[_ .]*(accession|id)?[_ .]*(?P<condition>[A-Za-z0-9 ]+?)[_ .]*$", re.IGNORECASE)
-
-
-def paired_run_columns(columns: list[str]) -> dict[str, str]:
-    """Run columns of a paired wide table, ``{column: condition}`` (``run_accession..hypoxia.`` -> ``hypoxia``)."""
-    found = {}
-    for column in columns:
-        match = RUN_COLUMN.match(column.strip())
-        if match and match.group("condition").strip().lower() not in {"", "accession", "id"}:
-            found[column] = match.group("condition").strip()
-    return found if len(found) >= 2 else {}
-
-
-def _melt_pairs(table: pd.DataFrame, run_columns: dict[str, str]) -> pd.DataFrame:
-    """One row per run: a treated/control pair row becomes one row per run column.
-
-    The first run column holds the treated run and keeps the pair's treatment;
-    the others get their condition name (e.g. ``normoxia``) as treatment.
-    """
-    others = [c for c in table.columns if c not in run_columns]
-    treatment_column = next((c for c in others if sample_field_name(c) == "treatment"), None)
-    rows = []
-    for pair, row in enumerate(table.itertuples(index=False), start=1):
-        record = dict(zip(table.columns, row, strict=True))
-        for position, (column, condition) in enumerate(run_columns.items()):
-            run = {c: record[c] for c in others}
-            run["sample"] = record[column]
-            run["condition"] = condition
-            run["pair"] = str(pair)
-            if treatment_column is not None and position > 0:
-                run[treatment_column] = condition
-            rows.append(run)
-    long = pd.DataFrame(rows)
-    return long[["sample", *others, "condition", "pair"]]
-
-
-def read_samples(
-    path: str | os.PathLike,
-    *,
-    sample_column: str | None = None,
-    sep: str | None = None,
-    paired: bool | None = None,
-    header: bool = True,
-) -> pd.DataFrame:
-    """A sample table indexed by sample ID (column ``sample`` or the first column).
-
-    Columns named like the data model's fields (``Tissue``, ``study_accession``,
-    ``Treatment`` ...) are renamed to ``tissue``, ``study``, ``treatment``,
-    ``title``; category spellings differing by case are unified. ``paired``
-    (default: detected from columns such as ``run_accession..hypoxia.``)
-    turns a treated/control pair table into one row per run with ``condition``
-    and ``pair`` columns.
-    """
-    table = read_table(path, sep=sep, header=header, min_columns=1)
-    if not header:
-        table.columns = ["sample", *[f"column_{i}" for i in range(2, table.shape[1] + 1)]]
-    table = table.apply(lambda column: column.str.strip())
-    run_columns = paired_run_columns(list(table.columns))
-    if paired is None:
-        paired = bool(run_columns) and sample_column is None
-    if paired:
-        if not run_columns:
-            raise FormatError(
-                f"{path}: paired layout needs two or more run columns named like 'run_accession..treated.' "
-                f"and 'run_accession..control.'; the header has {list(table.columns)}"
-            )
-        table = _melt_pairs(table, run_columns)
-        sample_column = "sample"
-    if sample_column is None:
-        sample_column = next((c for c in table.columns if c.lower() in {"sample", "run", "run_accession", "sample_id"}), table.columns[0])
-    if sample_column not in table.columns:
-        raise FormatError(f"{path}: no sample ID column {sample_column!r}; the header has {list(table.columns)}")
-    ids = pd.Index(table[sample_column], dtype=object)
-    if (ids == "").any():
-        raise FormatError(f"{path}: a row has an empty sample ID in column {sample_column!r}")
-    _check_unique(ids, path, "sample ID")
-    renamed, seen = {}, set()
-    for column in table.columns:
-        field = sample_field_name(column)
-        if column != sample_column and field and field not in seen:
-            renamed[column] = field
-            seen.add(field)
-    table = table.rename(columns=renamed).set_index(sample_column)
-    table.index.name = "sample"
-    for field in CATEGORICAL_FIELDS:
-        if field in table:
-            table[field] = unify_case(table[field])
-    table.attrs["source"] = str(path)
-    return table
-
-
-def align_samples(
-    expression: xr.DataArray, samples: pd.DataFrame, expression_source: str, samples_source: str
-) -> pd.DataFrame:
-    """The sample table in matrix order; every matrix sample must be in the table and vice versa."""
-    in_matrix = pd.Index(expression["sample"].values, dtype=object)
-    missing = in_matrix.difference(samples.index, sort=False)
-    extra = samples.index.difference(in_matrix, sort=False)
-    if len(missing):
-        raise InputError(
-            f"{expression_source}: {len(missing)} sample(s) of the matrix are not in the sample table "
-            f"{samples_source}: {list(missing[:5])}; expected every matrix column to be described"
-        )
-    if len(extra):
-        raise InputError(
-            f"{samples_source}: {len(extra)} sample(s) of the table are not columns of the matrix "
-            f"{expression_source}: {list(extra[:5])}; expected the same samples in both"
-        )
-    return samples.loc[in_matrix]

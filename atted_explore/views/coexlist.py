@@ -5,17 +5,65 @@ from __future__ import annotations
 import io
 from urllib.parse import quote
 
+import numpy as np
 import pandas as pd
 import panel as pn
 import param
 import xarray as xr
 
-from ..compute.pairs import localization_labels, partner_table
+from ..atlas import check_partner_order, gene_field, gene_position, localization_labels, require_variable
+from ..errors import InputError
 from . import _style
 from ._data import resident
 from ._guard import contained, problem_pane
 
 ALL_COMPARTMENTS = "all"
+PARTNER_COLUMNS = ["rank", "partner", "symbol", "description", "localization", "score", "mr"]
+
+
+def partner_table(
+    node: xr.Dataset,
+    gene: str,
+    compartment: str | None = None,
+    localization: np.ndarray | None = None,
+) -> pd.DataFrame:
+    """The ranked coexpression partners of ``gene`` with their annotation.
+
+    Columns ``rank, partner, symbol, description, localization, score, mr``
+    (``mr`` NaN when the method has none). ``compartment`` keeps partners
+    localised there. ``localization`` is :func:`localization_labels` of the node,
+    passed by callers that query many genes so it is built once.
+    """
+    require_variable(node, "coex_partner", "atted_explore.compute.coexpression")
+    check_partner_order(node)
+    lists = node[[v for v in ("coex_partner", "coex_score", "coex_mr") if v in node]]
+    lists = lists.isel(gene=gene_position(node, gene)).load()
+    partners = lists["coex_partner"].values
+    present = partners >= 0
+    positions = partners[present]
+    if localization is None:
+        localization = localization_labels(node)
+    table = pd.DataFrame(
+        {
+            "rank": lists["rank"].values[present],
+            "partner": np.asarray(node["gene"].values)[positions],
+            "symbol": gene_field(node, "symbol")[positions],
+            "description": gene_field(node, "description")[positions],
+            "localization": localization[positions],
+            "score": lists["coex_score"].values[present].astype(float),
+            "mr": lists["coex_mr"].values[present].astype(float) if "coex_mr" in lists else np.nan,
+        },
+        columns=PARTNER_COLUMNS,
+    )
+    if compartment is not None:
+        if "localization" not in node:
+            raise InputError("node has no variable 'localization'; cannot filter partners by compartment")
+        compartments = [str(c) for c in node["compartment"].values]
+        if compartment not in compartments:
+            raise InputError(f"unknown compartment {compartment!r}; the node has {compartments}")
+        in_compartment = np.asarray(node["localization"].sel(compartment=compartment).values, dtype=bool)
+        table = table[in_compartment[positions]].reset_index(drop=True)
+    return table
 
 
 class CoexList(pn.viewable.Viewer):
