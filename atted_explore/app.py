@@ -29,6 +29,8 @@ pn.extension("tabulator")
 hv.extension("bokeh")
 
 URL_STATE = {"species": "species", "gene": "gene", "pair": "pair"}
+#: seconds after the server starts when a background build starts even if no page was opened yet
+BUILD_WITHOUT_VISITOR_S = 30
 
 
 def _glibc():
@@ -56,17 +58,27 @@ class BackgroundBuild:
     """An atlas built by a command in a subprocess while the app serves another one.
 
     ``atted-explore demo`` serves the small demo at once and builds the default
-    one this way; sessions opened after it is done get the full atlas.
+    one this way; sessions opened after it is done get the full atlas. The
+    command runs from :meth:`start` (``serve`` calls it once the first page is
+    shown, so the build does not slow that page down).
     """
 
     def __init__(self, command: list[str], path: Path, what: str):
-        self.path, self.what = Path(path), what
-        self.started = time.monotonic()
+        self.path, self.what, self.command = Path(path), what, command
+        self.started: float | None = None
         self._log = tempfile.TemporaryFile()
-        self._process = subprocess.Popen(command, stdout=self._log, stderr=subprocess.STDOUT)
+        self._process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        """Run the command (once; later calls do nothing)."""
+        if self._process is None:
+            self.started = time.monotonic()
+            self._process = subprocess.Popen(self.command, stdout=self._log, stderr=subprocess.STDOUT)
 
     def wait(self, seconds: float) -> bool:
-        """Whether the build ended within ``seconds``."""
+        """Whether the build ended within ``seconds`` (False when not started)."""
+        if self._process is None:
+            return False
         try:
             self._process.wait(timeout=seconds)
         except subprocess.TimeoutExpired:
@@ -75,15 +87,18 @@ class BackgroundBuild:
 
     @property
     def state(self) -> str:
-        """``"running"``, ``"done"`` or ``"failed"``."""
+        """``"waiting"`` (not started), ``"running"``, ``"done"`` or ``"failed"``."""
+        if self._process is None:
+            return "waiting"
         code = self._process.poll()
         return "running" if code is None else "done" if code == 0 else "failed"
 
     def message(self) -> str:
         """One line for the app's banner."""
-        elapsed = time.monotonic() - self.started
+        if self.state == "waiting":
+            return f"Building {self.what} starts once this page is shown: reload the page when it is ready."
         if self.state == "running":
-            return f"Building {self.what} ({elapsed:.0f} s so far): reload the page when it is ready."
+            return f"Building {self.what} ({time.monotonic() - self.started:.0f} s so far): reload the page when it is ready."
         if self.state == "done":
             return f"{self.what[0].upper()}{self.what[1:]} is ready: reload the page to open it."
         self._log.seek(0)
@@ -91,7 +106,7 @@ class BackgroundBuild:
         return f"Building {self.what} failed: {last[0]}"
 
     def stop(self) -> None:
-        if self._process.poll() is None:
+        if self._process is not None and self._process.poll() is None:
             self._process.terminate()
 
 
@@ -102,7 +117,7 @@ def build_banner(build: BackgroundBuild) -> pn.Column:
 
     def update() -> None:
         text.object = escape(build.message())
-        if build.state != "running":
+        if build.state not in ("waiting", "running"):
             bar.visible = False
             callback.stop()
 
@@ -176,6 +191,7 @@ def serve(atlas_or_path: xr.DataTree | str | os.PathLike, *, port: int = 5006, a
             if "atlas" not in built:
                 built["atlas"] = open_atlas(building.path)
             return create_app(built["atlas"])
+        pn.state.onload(building.start)  # once this page is on screen
         return create_app(atlas, building)
 
     name = atlas.attrs.get("name", "atlas") if isinstance(atlas_or_path, xr.DataTree) else Path(atlas_or_path).name
@@ -195,6 +211,8 @@ def serve(atlas_or_path: xr.DataTree | str | os.PathLike, *, port: int = 5006, a
     bokeh_settings.allowed_ws_origin.set_value(list(where.origins))
     original_params = panel_location._get_location_params
     panel_location._get_location_params = _location_params_for_ipv6_hosts(original_params)
+    if building is not None:  # nobody opened the page (a headless start): build anyway
+        server.io_loop.call_later(BUILD_WITHOUT_VISITOR_S, building.start)
     try:
         server.start()
         server.io_loop.start()

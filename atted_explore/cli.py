@@ -44,8 +44,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     """Build (or reuse) the demo atlas and serve it.
 
     Serving a larger preset that is not built yet, the small demo (without CoexMaps, whose UMAPs
-    are most of its build) is built and served first, then the larger one is built in a subprocess
-    (the page says when it is ready): the first page does not wait for the full atlas.
+    are most of its build) is built and served first; the larger one is built in a subprocess once
+    the first page is shown (the page says when it is ready).
     """
     from .datasets.prepared import demo_is_current, demo_path, prepared_demo
 
@@ -65,7 +65,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     command = [sys.executable, "-m", "atted_explore.cli", "demo", "--no-serve", "--preset", args.preset,
                "--seed", str(args.seed), "--out", str(path)]
     command += (["--bags", str(args.bags)] if args.bags else []) + (["--rebuild"] if args.rebuild else [])
-    # started once the small atlas is ready, so the two builds do not share the cores before the first page
+    # serve starts it once the first page is on screen, so the build does not slow that page down
     building = BackgroundBuild(command, path, f"the full {args.preset} demo atlas")
     print(f"demo atlas: {small} (serving it while {path} is built)", flush=True)
     serve(open_atlas(small), port=args.port, address=args.address, allow_origins=args.allow_origin, building=building)

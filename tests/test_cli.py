@@ -100,3 +100,18 @@ def test_demo_serves_a_current_full_atlas_directly(tmp_path, monkeypatch):
     monkeypatch.setattr(prepared, "prepared_demo", lambda out, **kw: out)
     assert main(["demo", "--out", str(path)]) == 0
     assert served == [path]
+
+
+def test_a_background_build_waits_for_its_start_and_runs_once(tmp_path):
+    from atted_explore.app import BackgroundBuild
+
+    marker = tmp_path / "runs"
+    command = [sys.executable, "-c", f"open({str(marker)!r}, 'a').write('run\\n')"]
+    build = BackgroundBuild(command, tmp_path / "atlas.zarr", "the full demo atlas")
+    assert build.state == "waiting" and "starts once this page is shown" in build.message()
+    assert not build.wait(0.1) and not marker.exists()
+    build.start()
+    assert build.wait(60) and build.state == "done"
+    build.start()  # a second page's onload: nothing new runs
+    assert build.wait(1) and marker.read_text() == "run\n"
+    assert build.message() == "The full demo atlas is ready: reload the page to open it."

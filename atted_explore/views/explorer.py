@@ -98,7 +98,7 @@ class Explorer(pn.viewable.Viewer):
                  self._coex_map_tab(), self.network),
                 strict=True,
             ),
-            dynamic=False, sizing_mode="stretch_width",
+            dynamic=True, sizing_mode="stretch_width",
         )
         self._search = gene_picker(self.param.gene, self.node, "gene search")
         self.coex_list.param.watch(self._open_partner, "partner")
