@@ -4,8 +4,10 @@
     python benchmarks/coexpression.py --full [--pcs 20]   # one real 20,000-gene x 1000-bag build
 
 --full builds 20,000 genes x 1000 bags end to end once (``--pcs`` PCs, 20 by
-default) and prints its wall time, CPU time, the load average before and after
-(the machine may be shared) and peak RSS; nothing is extrapolated.
+default) and prints its wall time, CPU time (also per bag), the load average
+before and after (the machine may be shared) and peak RSS; nothing is
+extrapolated. Progress lines every 50 bags; stopped early (SIGTERM, Ctrl-C) it
+prints the figures of the bags done, marked ``partial=1``.
 
 Prints, for inputs generated in the same run:
   * the machine's float32 matmul rate (numpy BLAS, 1 thread and all threads);
@@ -35,6 +37,7 @@ from __future__ import annotations
 import json
 import os
 import resource
+import signal
 import sys
 import time
 from pathlib import Path
@@ -91,25 +94,52 @@ def exact_top10_overlap() -> float:
 
 
 def full_build(n_pcs: int) -> None:
-    """One real 20,000-gene x 1000-bag build, end to end, with its wall and CPU time and the machine's load."""
+    """One real 20,000-gene x 1000-bag build, end to end, with its wall and CPU time and the machine's load.
+
+    Every 50 bags a line gives the bags done, wall and CPU time so far and the load. Stopped early
+    (SIGTERM or Ctrl-C: on a shared machine it may not finish in time), it prints the same figures
+    for the bags done, labelled partial, and exits 1: a partial run is not a build time.
+    """
     node = pc_node(gene_vectors(FULL_GENES, n_pcs=n_pcs))
-    print(f"full build: {FULL_GENES} genes x {n_pcs} PCs x {FULL_BAGS} bags, load average before {load_average()}")
+    print(f"full build: {FULL_GENES} genes x {n_pcs} PCs x {FULL_BAGS} bags, load average before {load_average()}", flush=True)
     start, cpu = time.perf_counter(), cpu_seconds()
-    out = coexpression(node, n_bags=FULL_BAGS, top_k=2000, progress=True)
-    wall, cpu = time.perf_counter() - start, cpu_seconds() - cpu
-    params = json.loads(out.attrs["coex_params"])
-    rss = peak_rss_gb()
-    print(
-        f"wall {wall / 60:.1f} min, CPU {cpu / 60:.1f} min on {indices.available_cores()} cores, "
-        f"load average after {load_average()} (1/5/15 min; the machine may be shared), peak RSS {rss:.2f} GB, "
-        f"{params['pcs_per_bag']} PCs per bag, exact depth {params['exact_depth']}"
-    )
-    print(
-        result_line(
-            genes=FULL_GENES, pcs=n_pcs, bags=FULL_BAGS, wall_minutes=wall / 60, cpu_minutes=cpu / 60,
-            load_after_1min=os.getloadavg()[0], peak_rss_gb=rss,
+    done = [0]
+
+    def figures() -> dict:
+        wall, used = time.perf_counter() - start, cpu_seconds() - cpu
+        return dict(
+            genes=FULL_GENES, pcs=n_pcs, bags=FULL_BAGS, bags_done=done[0], wall_minutes=wall / 60,
+            cpu_minutes=used / 60, cpu_s_per_bag=used / max(done[0], 1), load_1min=os.getloadavg()[0],
+            peak_rss_gb=peak_rss_gb(),
         )
+
+    def on_bag(bags_done: int, total: int) -> None:
+        done[0] = bags_done
+        if bags_done % 50 == 0:
+            now = figures()
+            print(
+                f"{bags_done}/{total} bags: wall {now['wall_minutes']:.1f} min, {now['cpu_s_per_bag']:.2f} CPU-s/bag, "
+                f"load average {load_average()}, peak RSS {now['peak_rss_gb']:.2f} GB", flush=True,
+            )
+
+    def stop(signum, frame) -> None:
+        # worker threads cannot be interrupted: report what is done and leave at once
+        print(f"STOPPED after {done[0]} of {FULL_BAGS} bags (partial: not a build time)", flush=True)
+        print(result_line(**figures(), partial=1), flush=True)
+        os._exit(1)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    out = coexpression(node, n_bags=FULL_BAGS, top_k=2000, progress=on_bag)
+    result = figures()  # includes the z-scores and top-K tables, paid once after the bags
+    params = json.loads(out.attrs["coex_params"])
+    print(
+        f"wall {result['wall_minutes']:.1f} min, CPU {result['cpu_minutes']:.1f} min on {indices.available_cores()} cores "
+        f"({result['cpu_s_per_bag']:.2f} CPU-s per bag, tables included), "
+        f"load average after {load_average()} (1/5/15 min; the machine may be shared), "
+        f"peak RSS {result['peak_rss_gb']:.2f} GB, {params['pcs_per_bag']} PCs per bag, exact depth {params['exact_depth']}"
     )
+    print(result_line(**result, partial=0))
 
 
 def engine_per_bag(vectors: np.ndarray, n_bags: int) -> tuple[dict[str, float], float]:
