@@ -199,10 +199,11 @@ def test_url_query_opens_species_gene_and_pair(page, app_url, served_atlas):
     page.goto(f"{app_url}?species=Osa-r&gene={gene}&pair={gene},{other}")
     page.get_by_text(atlas.attrs["name"]).first.wait_for()
     assert page.locator("select").first.input_value() == "Osa-r"
-    page.get_by_text(f"partners of {gene}", exact=False).first.wait_for(state="attached")
     assert "bk-active" in page.locator(".bk-tab", has_text="Gene pair").get_attribute("class")  # opens on the pair
     stats = page.locator(".pair-stats").first
     wait_until(lambda: gene in stats.inner_text() and other in stats.inner_text(), what="the pair from the URL")
+    page.locator(".bk-tab", has_text="Coexpression list").click()  # tabs render when opened
+    page.get_by_text(f"partners of {gene}", exact=False).first.wait_for()
     assert page.problems == []
 
 
@@ -247,8 +248,8 @@ def test_box_selection_lists_samples_and_ranks_terms(page, app_url, served_atlas
     summary.wait_for()
     selected = int(summary.inner_text().split()[0].replace(",", ""))
     assert 0 < selected < atlas["Ath-r"].sizes["sample"]
-    assert page.locator(".tabulator-row", has_text="tissue").count() + page.locator(
-        ".tabulator-row", has_text="study").count() > 0
+    wait_until(lambda: page.locator(".tabulator-row", has_text="tissue").count() + page.locator(
+        ".tabulator-row", has_text="study").count() > 0, what="the terms of the selection")
     assert page.problems == []
 
 
