@@ -25,7 +25,8 @@ from ..summarizers import FIELDS, OfflineSummarizer, Summarizer
 TEXT_COORDS = {"label": "label", "summary": "summary", "description": "pc_description"}
 from .pc_genes import SIDES, check_pcs, pc_enrichment
 from .pc_samples import (
-    characteristic_terms, contrasted_terms, plain_text, representative_samples, sample_terms, study_common_annotation, text_fields,
+    characteristic_terms, contrasted_terms, plain_text, representative_samples, sample_terms, study_common_annotation,
+    text_fields,
 )
 
 #: list-valued columns (terms), stored space-joined (terms never contain spaces).

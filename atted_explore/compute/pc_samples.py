@@ -134,7 +134,7 @@ def text_fields(node: xr.Dataset) -> list[str]:
 
 
 def _field_terms(node: xr.Dataset) -> dict[str, list[list[str]]]:
-    """Per annotation field, the terms of every sample (plurals folded over the whole node's vocabulary)."""
+    """Per annotation field, the terms of every sample (plurals folded over the node's whole vocabulary)."""
     if "sample" not in node.dims:
         raise InputError("node has no 'sample' dim: sample annotation terms need samples")
     per_field = {}
