@@ -77,10 +77,6 @@ def _module_cluster(atlas: xr.DataTree, name: str, subset: str) -> tuple[int, fl
     return best, counts.max() / truth.sum(), (truth & (labels == best)).sum() / (labels == best).sum()
 
 
-@pytest.mark.xfail(
-    reason="with the exact-rank engine, HDBSCAN labels every gene of the small demo's rice chloroplast map noise "
-    "and splits maize's planted module: issue 8 stays open", strict=False,
-)
 def test_planted_module_is_one_cluster_per_species_and_clusters_match(demo_maps):
     clusters = {}
     for name in demo_maps.children:
