@@ -11,14 +11,11 @@ and carry casing, spacing and HTML noise on purpose.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from . import _demo_text as text
-
-if TYPE_CHECKING:
-    from .demo import SpeciesSpec
+from ._demo_species import SpeciesSpec
 
 TREATMENTS = ("heat", "cold", "drought", "hypoxia", "light", "pathogen")
 N_BATCH_FACTORS = 3

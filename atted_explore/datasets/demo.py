@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass
 
 import numpy as np
 import xarray as xr
@@ -50,32 +49,10 @@ from ._demo_orthologs import (
 )
 from ._demo_expression import GENES_PER_TILE, LatentModel, chunk_sizes, expression
 from ._demo_samples import DOMINANT_FRACTION, N_BATCH_FACTORS, TREATMENTS, samples
+from ._demo_species import NODES, SPECIES, SpeciesSpec
 from .paths import data_dir
 
 
-@dataclass(frozen=True)
-class SpeciesSpec:
-    node: str
-    species: str
-    code: str
-    id_style: str
-    symbol_prefix: str
-    upper_symbols: bool
-    tissues: tuple[str, ...]
-    dominant_treatment: str
-    dominant_tissue: str
-    duplicated_fraction: float  # share of ortholog families with a second gene copy
-
-
-SPECIES = (
-    SpeciesSpec("Ath-r", "Arabidopsis thaliana", "Ath", "agi", "", True,
-                ("seedling", "root", "leaf", "flower", "seed", "shoot apex"), "hypoxia", "seedling", 0.0),
-    SpeciesSpec("Osa-r", "Oryza sativa", "Osa", "rap", "Os", False,
-                ("leaf", "root", "shoot", "panicle", "seed", "callus"), "light", "leaf", 0.05),
-    SpeciesSpec("Zma-r", "Zea mays", "Zma", "zm", "Zm", False,
-                ("leaf", "root", "endosperm", "pollen", "ear", "seedling"), "drought", "leaf", 0.25),
-)
-NODES = tuple(spec.node for spec in SPECIES)
 
 CONSERVED_MODULE = "map00195"
 CONSERVED_MODULE_NAME = "Photosynthesis (light reactions)"
