@@ -270,8 +270,8 @@ def map_modules(points: np.ndarray) -> np.ndarray:
     placed = ~np.isnan(points[:, 0])
     if placed.sum() > MODULE_MIN_SIZE:
         for single in (False, True):  # one island among scattered genes: allowed only when nothing else is found
-            found = HDBSCAN(min_cluster_size=MODULE_MIN_SIZE, min_samples=MODULE_MIN_SAMPLES, allow_single_cluster=single,
-                            copy=True).fit_predict(points[placed])
+            found = HDBSCAN(min_cluster_size=MODULE_MIN_SIZE, min_samples=MODULE_MIN_SAMPLES,
+                            allow_single_cluster=single, copy=True).fit_predict(points[placed])
             if found.max() >= 0:
                 break
         labels[placed] = found
