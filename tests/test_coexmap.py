@@ -10,7 +10,7 @@ import xarray as xr
 
 from atted_explore.atlas import gene_sets
 from atted_explore import InputError, analyze_atlas, coexmap, datasets, map_conservation, validate
-from atted_explore.compute.map_modules import module_enrichment, module_matches, stored_conservation
+from atted_explore.compute.map_modules import map_modules, module_enrichment, module_matches, stored_conservation
 from atted_explore.summary import describe
 
 PERMUTATIONS = 1000
@@ -77,10 +77,6 @@ def _module_cluster(atlas: xr.DataTree, name: str, subset: str) -> tuple[int, fl
     return best, counts.max() / truth.sum(), (truth & (labels == best)).sum() / (labels == best).sum()
 
 
-@pytest.mark.xfail(
-    reason="with the exact-rank engine, HDBSCAN labels every gene of the small demo's rice chloroplast map noise "
-    "and splits maize's planted module: issue 8 stays open", strict=False,
-)
 def test_planted_module_is_one_cluster_per_species_and_clusters_match(demo_maps):
     clusters = {}
     for name in demo_maps.children:
@@ -156,3 +152,14 @@ def test_real_maize_rice_conservation_per_subset():
     assert table["score"].between(0, 1).all()
     assert "orthologs of Osa-r" in atlas["Zma-r"].attrs["coexmap_subsets"]["annotated"]
     print(table.to_string())
+
+
+def test_a_map_whose_only_dense_group_is_one_island_gets_that_module():
+    rng = np.random.default_rng(0)
+    island = rng.normal(0, 0.2, size=(30, 2))
+    scattered = rng.uniform(-10, 10, size=(40, 2))
+    labels = map_modules(np.vstack([island, scattered, np.full((2, 2), np.nan)]))
+    # the island's core is the one module (HDBSCAN's single cluster leaves its fringe out); nothing scattered joins it
+    assert set(labels[:30]) <= {0, -1} and (labels[:30] == 0).mean() >= 0.6 and (labels[30:] == -1).all()
+    two = map_modules(np.vstack([island, island + 8, scattered]))  # two islands: the usual HDBSCAN result
+    assert len(set(two[:30])) == 1 and len(set(two[30:60])) == 1 and two[0] != two[30] and min(two[:60]) >= 0

@@ -239,7 +239,7 @@ def test_tsv_edge_list(node, conserved_genes):
 # ------------------------------------------------------------------ bad input
 
 
-def test_bad_inputs_give_clear_errors(node, conserved_genes):
+def test_bad_inputs_give_clear_errors(node, conserved_genes, background_genes):
     with pytest.raises(InputError, match="gene list is empty"):
         ae.network(node, " \n, ")
     with pytest.raises(InputError, match="none of the 2 entries"):
@@ -247,7 +247,7 @@ def test_bad_inputs_give_clear_errors(node, conserved_genes):
     with pytest.raises(InputError, match="max_genes=10"):
         ae.network(node, conserved_genes, max_genes=10)
     with pytest.raises(InputError, match="max_genes=40"):
-        ae.network(node, conserved_genes[:10], add_partners=20, max_genes=40)
+        ae.network(node, background_genes[:10], add_partners=20, max_genes=40)  # unrelated genes: many partners
     with pytest.raises(InputError, match="max_rank=51; expected an integer from 1 to 50"):
         ae.network(node, conserved_genes, max_rank=51)
     with pytest.raises(InputError, match="min_score"):

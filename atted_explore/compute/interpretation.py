@@ -25,7 +25,8 @@ from ..summarizers import FIELDS, OfflineSummarizer, Summarizer
 TEXT_COORDS = {"label": "label", "summary": "summary", "description": "pc_description"}
 from .pc_genes import SIDES, check_pcs, pc_enrichment
 from .pc_samples import (
-    characteristic_terms, plain_text, representative_samples, sample_terms, study_common_annotation, text_fields,
+    characteristic_terms, contrasted_terms, plain_text, representative_samples, sample_terms, study_common_annotation,
+    text_fields,
 )
 
 #: list-valued columns (terms), stored space-joined (terms never contain spaces).
@@ -52,7 +53,7 @@ def describe_pcs(node: xr.Dataset, *, alpha: float = 0.05, **options) -> dict[st
         raise InputError(f"describe_pcs(): unknown option(s) {sorted(unknown)}")
     enrichment, selected = pc_enrichment(node, **pick("fraction", "min_genes", "z_min", "min_set_size", "max_set_size"))
     terms = sample_terms(node)
-    characteristic = characteristic_terms(node, terms=terms, alpha=alpha,
+    characteristic = characteristic_terms(node, terms=contrasted_terms(node), alpha=alpha,
                                           **pick("min_samples", "extreme_fraction", "min_studies"))
     representatives, shared = representative_samples(node, terms=terms, **pick("n_representatives"))
     return {"enrichment": enrichment, "selected": selected, "terms": characteristic,

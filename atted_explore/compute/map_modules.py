@@ -27,7 +27,11 @@ Modules on a map (:func:`map_modules`)
     HDBSCAN (scikit-learn) on the 2-D layout of a subset, ``min_cluster_size =
     MODULE_MIN_SIZE`` genes and ``min_samples = MODULE_MIN_SAMPLES`` (a module
     is a dense island of at least 20 genes: with 10 a 40-gene module splits
-    into fragments on the demo's maps); label -1 = in no module.
+    into fragments on the demo's maps); label -1 = in no module. HDBSCAN's
+    default never returns the root of its cluster tree, so a map whose only
+    dense group is one island among scattered genes (a small compartment map
+    holding one pathway) comes out all noise; only then is it rerun with
+    ``allow_single_cluster=True``, which keeps that island as the one module.
     :func:`module_enrichment`: per module and gene set, the hypergeometric
     upper tail of the overlap within the subset's genes, BH over every (module,
     set) pair tested. :func:`module_matches`: modules of two species compared
@@ -265,9 +269,12 @@ def map_modules(points: np.ndarray) -> np.ndarray:
     labels = np.full(len(points), -1, dtype=np.int32)
     placed = ~np.isnan(points[:, 0])
     if placed.sum() > MODULE_MIN_SIZE:
-        labels[placed] = HDBSCAN(min_cluster_size=MODULE_MIN_SIZE, min_samples=MODULE_MIN_SAMPLES, copy=True).fit_predict(
-            points[placed]
-        )
+        for single in (False, True):  # one island among scattered genes: allowed only when nothing else is found
+            found = HDBSCAN(min_cluster_size=MODULE_MIN_SIZE, min_samples=MODULE_MIN_SAMPLES,
+                            allow_single_cluster=single, copy=True).fit_predict(points[placed])
+            if found.max() >= 0:
+                break
+        labels[placed] = found
     return labels
 
 

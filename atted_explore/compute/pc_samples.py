@@ -14,8 +14,21 @@ Study common annotation
     The terms shared by every sample of a study: what the study is about, said
     once per study whatever its size.
 
+Study contrasts (:func:`contrasted_terms`)
+    A study's free text is often repeated in every sample: a title such as
+    "leaf cold stress; control rep1" names the treatment on the control
+    samples too. When a term varies within a study in some field (some but not
+    all of its samples carry it there, e.g. ``treatment`` = cold vs control),
+    the study itself says which samples it describes: the term is counted for
+    those samples only, not for the others through the shared text. A term that
+    never varies within a study (a tissue study, or an atlas whose only text is
+    the study title) is counted for every sample carrying it, as before.
+    Without this, a treatment's controls sit in the "with" group of the rank
+    test at the opposite end of the PC and bury the treatment's term.
+
 Characteristic terms of a PC side
-    For every term carried by at least ``min_samples`` samples (and not by all),
+    For every term carried by at least ``min_samples`` samples (and not by all;
+    counted after the study contrasts above),
     the PC scores of samples with the term against those without, by the
     Mann–Whitney U test (one-sided: higher scores on the positive side, lower on
     the negative side). Effect size = AUC = U / (n_with · n_without): the
@@ -108,8 +121,7 @@ def tokens(value) -> list[str]:
     return list(dict.fromkeys(words))
 
 
-def _fold_plurals(term_lists: list[list[str]]) -> list[list[str]]:
-    vocabulary = {t for terms in term_lists for t in terms}
+def _fold_plurals(term_lists: list[list[str]], vocabulary: set[str]) -> list[list[str]]:
     singular = {
         t: t[:-1] for t in vocabulary if len(t) > 3 and t.endswith("s") and not t.endswith("ss") and t[:-1] in vocabulary
     }
@@ -121,18 +133,51 @@ def text_fields(node: xr.Dataset) -> list[str]:
     return [f for f in TEXT_FIELDS if f in node.coords and node[f].dims == ("sample",)]
 
 
-def sample_terms(node: xr.Dataset) -> pd.Series:
-    """The terms of every sample (index: sample ID; values: lists of terms)."""
+def _field_terms(node: xr.Dataset) -> dict[str, list[list[str]]]:
+    """Per annotation field, the terms of every sample (plurals folded over the node's whole vocabulary)."""
     if "sample" not in node.dims:
         raise InputError("node has no 'sample' dim: sample annotation terms need samples")
-    columns = []
+    per_field = {}
     for field in text_fields(node):  # annotation values repeat: tokenise each distinct value once
         values, index = np.unique(node[field].values.astype(str), return_inverse=True)
-        columns.append((list(map(tokens, values)), index))
-    per_sample = [
-        [t for tokenised, index in columns for t in tokenised[index[i]]] for i in range(node.sizes["sample"])
-    ]
-    return pd.Series(_fold_plurals(per_sample), index=pd.Index(node["sample"].values.astype(str), name="sample"))
+        tokenised = list(map(tokens, values))
+        per_field[field] = [tokenised[i] for i in index]
+    vocabulary = {t for lists in per_field.values() for terms in lists for t in terms}
+    return {field: _fold_plurals(lists, vocabulary) for field, lists in per_field.items()}
+
+
+def _union(per_field: dict[str, list[list[str]]], n_samples: int) -> list[list[str]]:
+    return [list(dict.fromkeys(t for lists in per_field.values() for t in lists[i])) for i in range(n_samples)]
+
+
+def _by_sample(node: xr.Dataset, lists: list[list[str]]) -> pd.Series:
+    return pd.Series(lists, index=pd.Index(node["sample"].values.astype(str), name="sample"), dtype=object)
+
+
+def sample_terms(node: xr.Dataset) -> pd.Series:
+    """The terms of every sample (index: sample ID; values: lists of terms)."""
+    return _by_sample(node, _union(_field_terms(node), node.sizes["sample"]))
+
+
+def contrasted_terms(node: xr.Dataset) -> pd.Series:
+    """The terms the rank test counts for every sample (module doc, "Study contrasts").
+
+    A term that varies within a study in some field (some but not all of the
+    study's samples carry it there) is counted only for the samples carrying it
+    in such a field; a sample's other terms are counted as they are.
+    """
+    per_field = _field_terms(node)
+    kept = _union(per_field, node.sizes["sample"])
+    for _, members in pd.Series(np.arange(len(kept)), index=_studies(node)).groupby(level=0, sort=False):
+        rows = members.to_numpy()
+        varying: dict[str, list[str]] = {}  # term -> the fields where it varies in this study
+        for field, lists in per_field.items():
+            sets = [set(lists[i]) for i in rows]
+            for term in set().union(*sets) - set.intersection(*sets):
+                varying.setdefault(term, []).append(field)
+        for i in rows if varying else ():
+            kept[i] = [t for t in kept[i] if t not in varying or any(t in per_field[f][i] for f in varying[t])]
+    return _by_sample(node, kept)
 
 
 def _studies(node: xr.Dataset) -> np.ndarray:
@@ -200,7 +245,7 @@ def characteristic_terms(
     if "sample_score" not in node:
         raise InputError("node has no 'sample_score': run atted_explore.pca(node) first")
     pcs = check_pcs(node, pcs)
-    terms = sample_terms(node) if terms is None else terms
+    terms = contrasted_terms(node) if terms is None else terms
     vocabulary, member = _membership(terms, min_samples)
     studies = _studies(node)
     n_with = member.sum(axis=1)
