@@ -82,8 +82,9 @@ class MapPanel:
     def __init__(self, on_select, on_click):
         self.on_select, self.on_click = on_select, on_click
         self.pane = pn.pane.HoloViews(sizing_mode="stretch_width", linked_axes=False)
+        self.heading = pn.pane.HTML("", sizing_mode="stretch_width", margin=(0, 10))
         self.legend = pn.pane.HTML("", sizing_mode="stretch_width", margin=(0, 10))
-        self.view = pn.Column(self.pane, self.legend, sizing_mode="stretch_width")
+        self.view = pn.Column(self.heading, self.pane, self.legend, sizing_mode="stretch_width")
         self._chosen = pd.DataFrame(columns=["x", "y", "gene"])
         self._extent = ((0.0, 1.0), (0.0, 1.0))
         # renamed: triggered together with the genes' Pipe, whose parameter is "data"
@@ -111,6 +112,7 @@ class MapPanel:
         else:
             self.pane.object = plot * hv.DynamicMap(self._ring_points, streams=[self._rings])
             self._glyphs = glyphs
+        self.heading.object = f"<b>{escape(frame.title)}</b>"
         self.legend.object = legend
 
     def ring(self, chosen: pd.DataFrame) -> None:
@@ -150,17 +152,16 @@ class MapPanel:
                 color="color", cmap=COLORS, clim=(-0.5, NEUTRAL_CODE + 0.5), color_levels=len(COLORS), size=4,
                 alpha=0.8, line_alpha=0, tools=["hover", *TOOLS], active_tools=["box_select"], hover_tooltips=["gene"],
                 nonselection_alpha=0.8, selection_alpha=0.8, xaxis=None, yaxis=None, apply_ranges=False,
-                framewise=True, title="{label}", **PANEL_SIZE,
+                framewise=True, **PANEL_SIZE,
             )
-            plot = hv.DynamicMap(lambda data: template.clone(data.data, label=data.title), streams=[pipe])
+            plot = hv.DynamicMap(lambda data: template.clone(data.data), streams=[pipe])
             view = hv.streams.RangeXY(source=plot)
         else:
-            coded = hv.DynamicMap(lambda data: _points(data.data, codes=True, label=data.title), streams=[pipe])
+            coded = hv.DynamicMap(lambda data: _points(data.data, codes=True), streams=[pipe])
             shaded = datashade(coded, aggregator=ds.count_cat("color"), color_key=CODE_KEY)
             # framewise: the image spans the current view (the RangeXY datashade follows)
             plot = dynspread(shaded, threshold=0.5, max_px=3).opts(
-                tools=TOOLS, active_tools=["box_select"], xaxis=None, yaxis=None, framewise=True, title="{label}",
-                **PANEL_SIZE,
+                tools=TOOLS, active_tools=["box_select"], xaxis=None, yaxis=None, framewise=True, **PANEL_SIZE,
             )
             view = next(s for s in plot.streams if isinstance(s, hv.streams.RangeXY))
         box, lasso, tap = hv.streams.BoundsXY(source=plot), hv.streams.Lasso(source=plot), hv.streams.Tap(source=plot)
@@ -186,11 +187,11 @@ def _extent(data: pd.DataFrame, padding: float = 0.08) -> tuple:
     return tuple(ranges)
 
 
-def _points(table: pd.DataFrame, codes: bool = False, label: str = "") -> hv.Points:
+def _points(table: pd.DataFrame, codes: bool = False) -> hv.Points:
     if codes:  # datashader counts categories: codes as category names of CODE_KEY
         table = table.assign(color=pd.Categorical(table["color"].astype(int).astype(str), categories=list(CODE_KEY)))
     # declared values: HoloViews takes the hover column's factors from them instead of scanning it
-    return hv.Points(table, ["x", "y"], ["color", hv.Dimension("gene", values=["gene"])], label=label)
+    return hv.Points(table, ["x", "y"], ["color", hv.Dimension("gene", values=["gene"])])
 
 
 class CoexMap(pn.viewable.Viewer):
