@@ -9,7 +9,7 @@ from bokeh.models import LinearColorMapper
 
 from atted_explore.compute.map_modules import ortholog_genes
 from atted_explore.views import CoexMap
-from atted_explore.views.coexmap import COLORS, NEUTRAL_CODE
+from atted_explore.views._map_panel import COLORS, NEUTRAL_CODE
 
 hv.extension("bokeh")
 
