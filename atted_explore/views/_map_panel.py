@@ -30,6 +30,7 @@ NEUTRAL_CODE = CATEGORIES
 CODE_KEY = {str(code): color for code, color in enumerate(COLORS)}
 MAP_COLUMNS = ["x", "y", "color", "gene"]
 TOOLS = ["box_select", "lasso_select", "tap"]
+ACTIVE_TOOLS = ["box_select", "wheel_zoom"]  # drag selects, the wheel zooms
 
 
 @dataclass(frozen=True)
@@ -128,7 +129,7 @@ class MapPanel:
             # styling each frame anew (.opts) would cost more than drawing it
             template = _points(frame.data.iloc[:0]).opts(
                 color="color", cmap=COLORS, clim=(-0.5, NEUTRAL_CODE + 0.5), color_levels=len(COLORS), size=4,
-                alpha=0.8, line_alpha=0, tools=["hover", *TOOLS], active_tools=["box_select"], hover_tooltips=["gene"],
+                alpha=0.8, line_alpha=0, tools=["hover", *TOOLS], active_tools=ACTIVE_TOOLS, hover_tooltips=["gene"],
                 nonselection_alpha=0.8, selection_alpha=0.8, xaxis=None, yaxis=None, apply_ranges=False,
                 framewise=True, **PANEL_SIZE,
             )
@@ -139,7 +140,7 @@ class MapPanel:
             shaded = datashade(coded, aggregator=ds.count_cat("color"), color_key=CODE_KEY)
             # framewise: the image spans the current view (the RangeXY datashade follows)
             plot = dynspread(shaded, threshold=0.5, max_px=3).opts(
-                tools=TOOLS, active_tools=["box_select"], xaxis=None, yaxis=None, framewise=True, **PANEL_SIZE,
+                tools=TOOLS, active_tools=ACTIVE_TOOLS, xaxis=None, yaxis=None, framewise=True, **PANEL_SIZE,
             )
             view = next(s for s in plot.streams if isinstance(s, hv.streams.RangeXY))
         box, lasso, tap = hv.streams.BoundsXY(source=plot), hv.streams.Lasso(source=plot), hv.streams.Tap(source=plot)
