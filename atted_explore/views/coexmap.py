@@ -6,36 +6,34 @@ the all-gene map restricted to the subset), ``color_by`` (compartment, module
 or a gene set), ``genes`` (query genes, any species: they and their orthologs
 are highlighted in every panel), ``selection`` (``"node:gene"`` strings picked
 with box/lasso), ``gene`` (the gene last clicked: open its CoexList from it).
+
+Each panel (``_map_panel.MapPanel``) is built once and fed by Pipes: a subset or
+layout switch sends the panel's cached frame and refits the view (a new map); a
+recolor sends new color codes and keeps zoom and pan; a selection sends only the
+ringed genes. Frames, colors, hover text and table rows are cached per map.
 """
 
 from __future__ import annotations
 
-import colorcet
-import holoviews as hv
 import numpy as np
 import pandas as pd
 import panel as pn
 import param
 import xarray as xr
-from holoviews.operation.datashader import dynspread, rasterize
 
 from ..atlas import orthologs, species_nodes
 from ..compute.map_modules import (
-    layout as map_layout, map_conservation, module_enrichment, ortholog_genes, stored_conservation,
+    layout as map_layout, map_conservation, module_enrichment, stored_conservation,
 )
 from ..compute.selection import inside_polygon
 from ..errors import InputError
 from ._data import shared_resident
+from ._map_panel import CATEGORIES, MAP_COLUMNS, NEUTRAL_CODE, MapFrame, MapPanel, legend_html
 from ._style import escape, top_categories
 
 LAYOUTS = {"mesoscale": "subset", "global": "global"}
 COLOR_FIELDS = ("compartment", "module", "gene set")
-GLYPH_LIMIT = 20_000  # below: real glyphs with hover; above: datashaded
-PANEL_SIZE = {"height": 380, "min_width": 260, "responsive": True}  # panels share the page width
-HIGHLIGHT = "#111111"  # rings: no category colour is this dark
-PALETTE = colorcet.palette["glasbey_category10"]
 NEUTRAL = ("no module", "other", "unknown")
-CATEGORIES = 9  # coloured categories per panel; the rest are "other" (the legend stays readable)
 
 
 class CoexMap(pn.viewable.Viewer):
@@ -44,8 +42,8 @@ class CoexMap(pn.viewable.Viewer):
     species = param.ListSelector(default=[], objects=[], doc="species nodes shown side by side (1 to 4)")
     subset = param.Selector(default="all", objects=["all"], check_on_set=False, doc="gene subset mapped")
     layout = param.Selector(default="mesoscale", objects=list(LAYOUTS), doc="the subset's own map or the all-gene map")
-    color_by = param.Selector(default="module", objects=list(COLOR_FIELDS), doc="what colours the genes")
-    gene_set = param.String(default="", doc="gene set coloured when color_by is 'gene set'")
+    color_by = param.Selector(default="module", objects=list(COLOR_FIELDS), doc="what colors the genes")
+    gene_set = param.String(default="", doc="gene set colored when color_by is 'gene set'")
     genes = param.List(default=[], doc="query genes: highlighted with their orthologs in every panel")
     selection = param.List(default=[], doc="'node:gene' of the genes selected with box or lasso")
     gene = param.String(default="", doc="the gene last clicked (the Explorer opens its CoexList)")
@@ -58,9 +56,8 @@ class CoexMap(pn.viewable.Viewer):
         self._nodes = {n: shared_resident(atlas[n].dataset) for n in names}
         self._conservation = stored_conservation(atlas)
         self._orthologs = orthologs(atlas)
-        self._group_of = dict(zip(zip(self._orthologs["node"], self._orthologs["gene"]), self._orthologs["group"]))
-        self._frames: dict[tuple, pd.DataFrame] = {}
         self._cache: dict[tuple, object] = {}
+        self._highlights: tuple = (None, {})
         self.param.species.objects = names
         species = list(species or names[:3])
         unknown = [s for s in species if s not in names]
@@ -71,12 +68,11 @@ class CoexMap(pn.viewable.Viewer):
         super().__init__(species=species, **params)
         if self.subset not in subsets:
             raise InputError(f"CoexMap: subset {self.subset!r} has no map; the atlas has {subsets}")
-        # the map stream redraws the points (and rings); the pick stream only the rings: the points'
-        # callback is memoized, so their unchanged data is not sent again
-        self._map_stream = hv.streams.Params(self, ["subset", "layout", "color_by", "gene_set"])
-        self._pick_stream = hv.streams.Params(self, ["genes", "selection"])
-        self._panels = {n: self._panel(n) for n in names}
-        self._row = pn.Row(*[self._panels[n] for n in self.species], sizing_mode="stretch_width")
+        self._panels = {
+            n: MapPanel(lambda n=n, **region: self._select(n, **region), lambda x, y, n=n: self._click(n, x, y))
+            for n in names
+        }
+        self._row = pn.Row(sizing_mode="stretch_width")
         self._score = pn.pane.HTML("", sizing_mode="stretch_width")
         self._table = pn.widgets.Tabulator(
             pd.DataFrame(), pagination="remote", page_size=10, show_index=False, disabled=True,
@@ -97,26 +93,33 @@ class CoexMap(pn.viewable.Viewer):
 
     def frame(self, name: str) -> pd.DataFrame:
         """Genes placed on node ``name``'s current map: x, y, gene, symbol, compartment, module."""
-        key = (name, self.subset, self.layout)
-        if key not in self._frames:
-            node = self._nodes[name]
-            if self.subset not in node["subset"].values:
-                self._frames[key] = pd.DataFrame(columns=["x", "y", "gene", "symbol", "compartment", "module"])
-                return self._frames[key]
-            xy = map_layout(node, self.subset, LAYOUTS[self.layout])
-            placed = ~np.isnan(xy[:, 0])
-            genes = node["gene"].values
-            modules = node["coexmap_module"].sel(subset=self.subset).values
-            self._frames[key] = pd.DataFrame({
-                "x": xy[placed, 0], "y": xy[placed, 1], "gene": genes[placed].astype(str),
-                "symbol": (node["symbol"].values[placed] if "symbol" in node.coords else genes[placed]).astype(str),
-                "compartment": _compartments(node)[placed],
-                "module": np.where(modules[placed] >= 0, modules[placed].astype(str), "none"),
-            })
-        return self._frames[key]
+        return self._cached(("frame", name, self.subset, self.layout), lambda: self._placed(name))
+
+    def _placed(self, name: str) -> pd.DataFrame:
+        node = self._nodes[name]
+        if self.subset not in node["subset"].values:
+            return pd.DataFrame(columns=["x", "y", "gene", "symbol", "compartment", "module"])
+        xy = map_layout(node, self.subset, LAYOUTS[self.layout])
+        placed = ~np.isnan(xy[:, 0])
+        genes = node["gene"].values
+        modules = node["coexmap_module"].sel(subset=self.subset).values
+        return pd.DataFrame({
+            "x": xy[placed, 0], "y": xy[placed, 1], "gene": genes[placed].astype(str),
+            "symbol": (node["symbol"].values[placed] if "symbol" in node.coords else genes[placed]).astype(str),
+            "compartment": _compartments(node)[placed],
+            "module": np.where(modules[placed] >= 0, modules[placed].astype(str), "none"),
+        })
 
     def highlighted(self, name: str) -> list[str]:
         """Genes of ``name`` to highlight: query genes and their orthologs, and orthologs of the selection."""
+        state = (tuple(self.genes), tuple(self.selection))
+        if self._highlights[0] != state:  # kept for the current query and selection only
+            self._highlights = (state, {})
+        if name not in self._highlights[1]:
+            self._highlights[1][name] = self._orthologs_of_picked(name)
+        return self._highlights[1][name]
+
+    def _orthologs_of_picked(self, name: str) -> list[str]:
         picked = {}
         for entry in self.genes:
             for other, node in self._nodes.items():
@@ -127,10 +130,15 @@ class CoexMap(pn.viewable.Viewer):
             picked.setdefault(other, set()).add(gene_id)
         out = set(picked.get(name, ()))
         for other, genes in picked.items():
-            if other != name:
-                out |= set(self._cached(("orthologs", other, name, frozenset(genes)),
-                                        lambda: ortholog_genes(self._atlas, other, genes, name, self._orthologs)))
+            if other != name and other in self._nodes:
+                source, target = self._ortholog_rows(other), self._ortholog_rows(name)
+                groups = source.loc[source["gene"].isin(genes), "group"]
+                out |= set(target.loc[target["group"].isin(groups), "gene"])
         return sorted(out)
+
+    def _ortholog_rows(self, name: str) -> pd.DataFrame:
+        """The ortholog table's rows of node ``name`` (kept: a selection then scans one node's rows)."""
+        return self._cached(("orthologs", name), lambda: self._orthologs[self._orthologs["node"] == name])
 
     def _cached(self, key, compute):
         if key not in self._cache:
@@ -161,68 +169,66 @@ class CoexMap(pn.viewable.Viewer):
 
     # ---------------------------------------------------------------- plots
 
-    def _panel(self, name: str) -> pn.pane.HoloViews:
-        dmap = hv.DynamicMap(lambda **kw: self._points(name), streams=[self._map_stream])
-        box, lasso = hv.streams.BoundsXY(source=dmap), hv.streams.Lasso(source=dmap)
-        tap = hv.streams.Tap(source=dmap)
-        box.add_subscriber(lambda bounds: self._select(name, bounds=bounds))
-        lasso.add_subscriber(lambda geometry: self._select(name, polygon=geometry))
-        tap.add_subscriber(lambda x, y: self._click(name, x, y))
-        # not memoized: a new map also moves the rings
-        rings = hv.Callable(lambda **kw: self._highlights(name), memoize=False)
-        highlights = hv.DynamicMap(rings, streams=[self._pick_stream])
-        return pn.pane.HoloViews(dmap * highlights, sizing_mode="stretch_width", linked_axes=False)
-
-    def _colour(self, frame: pd.DataFrame, name: str) -> tuple[np.ndarray, dict]:
+    def _labels(self, name: str) -> tuple[np.ndarray, dict[str, int]]:
+        """Color codes of the genes of the current map and the code of each label."""
+        frame = self.frame(name)
         if self.color_by == "gene set":
-            members = set(self._atlas[name].dataset["member_gene"].values[
-                self._atlas[name].dataset["member_set"].values == self.gene_set]) if self.gene_set else set()
+            node = self._nodes[name]
+            members = node["member_gene"].values[node["member_set"].values == self.gene_set] if (
+                self.gene_set and "member_set" in node) else []
             values = np.where(frame["gene"].isin(members), self.gene_set or "in set", "other")
         else:
             values = frame[self.color_by].to_numpy()
             if self.color_by == "module":
                 values = np.where(values == "none", "no module", "module " + values.astype(object))
-        labels, key = top_categories(values, CATEGORIES)
-        # colours by sorted label, so a compartment has one colour in every panel; "none"-like labels grey
-        named = sorted(c for c in key if c not in NEUTRAL)
-        key = {c: PALETTE[i % len(PALETTE)] for i, c in enumerate(named)} | {c: "#bbbbbb" for c in key if c in NEUTRAL}
-        return np.asarray(labels.astype(str)), key
+        labels, _ = top_categories(values, CATEGORIES)
+        named = sorted(c for c in labels.categories if c not in NEUTRAL)
+        code_of = {c: named.index(c) if c in named else NEUTRAL_CODE for c in labels.categories}
+        codes = np.array([code_of[c] for c in labels.categories], dtype=float)[labels.codes]
+        return codes, dict(sorted(code_of.items(), key=lambda item: item[1]))
 
-    def _points(self, name: str) -> hv.Element:
+    def _map_frame(self, name: str, refit: bool) -> tuple[MapFrame, str]:
         frame = self.frame(name)
-        title = f"{name} · {self.subset} · {len(frame):,} genes"
         if frame.empty:
-            return hv.Points([], ["x", "y"]).opts(title=f"{name}: no {self.subset} map", **PANEL_SIZE)
-        labels, key = self._colour(frame, name)
-        # hover shows one label column: HoloViews computes ranges of every value column on each redraw
-        data = pd.DataFrame({"x": frame["x"], "y": frame["y"], "colour": labels, "gene": self._labels(name, frame)})
-        tools = ["box_select", "lasso_select", "tap"]
-        # declared values: HoloViews takes a dimension's factors from them instead of scanning the column
-        # on every redraw (the hover label is never an axis or a colour, its factors are unused)
-        colour_dim = hv.Dimension("colour", values=list(key))
-        label_dim = hv.Dimension("gene", values=["gene"])
-        points = hv.Points(data, ["x", "y"], [colour_dim, label_dim])
-        if len(frame) > GLYPH_LIMIT:
-            shaded = dynspread(rasterize(points, aggregator="count", **PANEL_SIZE), threshold=0.5, max_px=3)
-            return shaded.opts(cmap="Greys", cnorm="eq_hist", tools=tools, active_tools=["box_select"], title=title,
-                               framewise=True, **PANEL_SIZE)
-        return points.opts(
-            color="colour", cmap=key, size=4, alpha=0.8, tools=["hover", *tools], active_tools=["box_select"], title=title,
-            legend_position="bottom", legend_cols=3, nonselection_alpha=0.8, selection_alpha=0.8, xaxis=None,
-            yaxis=None, padding=0.08, framewise=True, **PANEL_SIZE,
-        )
-
-    def _highlights(self, name: str) -> hv.Points:
-        frame = self.frame(name)
-        chosen = frame[frame["gene"].isin(self.highlighted(name))] if not frame.empty else frame
-        return hv.Points(chosen[["x", "y", "gene"]], ["x", "y"], [hv.Dimension("gene", values=["gene"])]).opts(
-            color=None, line_color=HIGHLIGHT, line_width=2.5, size=10, tools=["hover"]
-        )
-
-    def _labels(self, name: str, frame: pd.DataFrame) -> pd.Series:
-        """Hover text per gene: ID, symbol, compartment, module (built once per map)."""
-        return self._cached(("labels", name, self.subset, self.layout), lambda: (
+            return MapFrame(pd.DataFrame(columns=MAP_COLUMNS), f"{name}: no {self.subset} map", refit), ""
+        codes, labels = self._cached(("colors", name, self.subset, self.layout, self.color_by, self.gene_set),
+                                     lambda: self._labels(name))
+        hover = self._cached(("hover", name, self.subset, self.layout), lambda: (
             frame["gene"] + " · " + frame["symbol"] + " · " + frame["compartment"] + " · module " + frame["module"]))
+        data = pd.DataFrame({"x": frame["x"], "y": frame["y"], "color": codes, "gene": hover})
+        return MapFrame(data, f"{name} · {self.subset} · {len(frame):,} genes", refit), legend_html(labels)
+
+    def _draw(self, name: str, refit: bool) -> None:
+        """Send the current map of ``name`` (refit: a new map, fit the view to it) and its rings."""
+        panel = self._panels[name]
+        shown = (self.subset, self.layout, self.color_by, self.gene_set)
+        if panel.shown == shown:
+            panel.ring(self._ringed(name))
+            return
+        frame, legend = self._map_frame(name, refit or panel.shown is None or panel.shown[:2] != shown[:2])
+        panel.show(frame, legend, self._ringed(name))
+        panel.shown = shown
+
+    def _ringed(self, name: str) -> pd.DataFrame:
+        frame = self.frame(name)
+        if frame.empty:
+            return pd.DataFrame(columns=["x", "y", "gene"])
+        return frame.loc[frame["gene"].isin(self.highlighted(name)), ["x", "y", "gene"]]
+
+    @param.depends("subset", "layout", watch=True)
+    def _show_map(self) -> None:
+        for name in self.species:
+            self._draw(name, refit=True)
+
+    @param.depends("color_by", "gene_set", watch=True)
+    def _show_colors(self) -> None:
+        for name in self.species:
+            self._draw(name, refit=False)
+
+    @param.depends("genes", "selection", watch=True)
+    def _show_rings(self) -> None:
+        for name in self.species:
+            self._panels[name].ring(self._ringed(name))
 
     # ---------------------------------------------------------------- events
 
@@ -249,7 +255,9 @@ class CoexMap(pn.viewable.Viewer):
     def _show_species(self) -> None:
         if not 1 <= len(self.species) <= 4:
             return
-        self._row[:] = [self._panels[n] for n in self.species]
+        for name in self.species:
+            self._draw(name, refit=False)
+        self._row[:] = [self._panels[n].view for n in self.species]
         self._show_scores()
 
     @param.depends("subset", "layout", watch=True)
@@ -269,6 +277,14 @@ class CoexMap(pn.viewable.Viewer):
         self._score.object = (f"<b>{escape(self.subset)} map ({escape(self.layout)}), kept ortholog neighbourhoods</b>"
                               f"<ul>{''.join(items)}</ul>")
 
+    def _table_rows(self, name: str) -> pd.DataFrame:
+        """Every gene of the current map of ``name`` as a table row (ortholog group, module's top gene set)."""
+        frame = self.frame(name).drop(columns=["x", "y"])
+        members = self._ortholog_rows(name).drop_duplicates("gene").set_index("gene")["group"]
+        enrichment = self._cached(("enrichment", name, self.subset), lambda: _top_sets(self._nodes[name], self.subset))
+        return frame.assign(**{"ortholog group": frame["gene"].map(members).fillna(""),
+                               "module enrichment": frame["module"].map(enrichment).fillna("")})
+
     def selection_table(self) -> pd.DataFrame:
         """Selected genes and their orthologs in the other panels: annotation, module and its top gene set."""
         columns = ["ortholog group", "species", "role", "gene", "symbol", "compartment", "module", "module enrichment"]
@@ -278,15 +294,9 @@ class CoexMap(pn.viewable.Viewer):
             chosen.setdefault(name, []).append(gene_id)
         parts = []
         for name in self.species if chosen else []:
-            genes = chosen.get(name) or self.highlighted(name)
-            frame = self.frame(name)
-            part = frame[frame["gene"].isin(genes)].drop(columns=["x", "y"])
-            enrichment = self._cached(("enrichment", name, self.subset), lambda: _top_sets(self._nodes[name], self.subset))
-            parts.append(part.assign(
-                species=name, role="selected" if name in chosen else "ortholog",
-                **{"ortholog group": [self._group_of.get((name, g), "") for g in part["gene"]],
-                   "module enrichment": part["module"].map(enrichment).fillna("")},
-            ))
+            rows = self._cached(("table", name, self.subset, self.layout), lambda: self._table_rows(name))
+            part = rows[rows["gene"].isin(chosen.get(name) or self.highlighted(name))]
+            parts.append(part.assign(species=name, role="selected" if name in chosen else "ortholog"))
         table = pd.concat(parts, ignore_index=True)[columns] if parts else pd.DataFrame(columns=columns)
         # each selected gene next to its orthologs; genes without orthologs last
         return table.assign(_last=table["ortholog group"] == "").sort_values(

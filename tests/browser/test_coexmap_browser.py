@@ -1,4 +1,5 @@
-"""The CoexMap view in a real browser: three panels, ortholog-linked box selection, subset switch, no errors."""
+"""The CoexMap view in a real browser: three panels, ortholog-linked box selection, subset switch, zoom kept on a
+recolor, no errors."""
 
 from __future__ import annotations
 
@@ -35,6 +36,16 @@ def coexmap_url(served_atlas, tmp_path_factory):
     url = f"http://localhost:{port}/coexmap"
     with serving(command, url, log):
         yield url
+
+
+# x ranges of every figure on the page, in document order
+X_RANGES = """() => {
+    const out = [];
+    for (const doc of Bokeh.documents) for (const m of doc.all_models) if (m.type === "Figure" || m.type === "Plot") {
+        out.push([m.x_range.start, m.x_range.end]);
+    }
+    return out;
+}"""
 
 
 def canvases(page):
@@ -83,6 +94,25 @@ def test_three_panels_linked_selection_and_subset_switch(page, coexmap_url, serv
     images = panel_images(page)
     page.locator("select:has(option[value='chloroplast'])").first.select_option("all")
     assert wait_until(lambda: all(a != b for a, b in zip(images, panel_images(page)))), "every panel redrawn"
+
+    # zoom every panel in, then recolor: the zoom stays (a subset switch, above, refits)
+    page.wait_for_timeout(1000)
+    before = page.evaluate(X_RANGES)
+    for i in range(3):  # the wheel zooms (active scroll tool), as a user does
+        box = canvases(page).nth(i).bounding_box()
+        page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        page.mouse.wheel(0, -600)
+        page.wait_for_timeout(300)
+    zoomed = page.evaluate(X_RANGES)
+    assert len(zoomed) == 3 and all(b - a < 0.6 * (d - c) for (a, b), (c, d) in zip(zoomed, before)), zoomed
+    page.wait_for_timeout(1500)  # the range streams report the zoom to the server
+    legend = page.locator("div[style*='font-size:12px']").first  # the first panel's legend
+    assert "module" in legend.inner_text()
+    page.locator("select:has(option[value='compartment'])").first.select_option("compartment")
+    assert wait_until(lambda: "module" not in legend.inner_text()), "recolored by compartment"
+    page.wait_for_timeout(1500)
+    kept = page.evaluate(X_RANGES)
+    assert [v for r in kept for v in r] == pytest.approx([v for r in zoomed for v in r]), "recolor kept the zoom"
     page.set_viewport_size({"width": 900, "height": 700})
     page.wait_for_timeout(1000)
     page.screenshot(path=str(SCREENSHOTS / "coexmap-900.png"), full_page=True)
