@@ -138,22 +138,6 @@ def test_bad_inputs_get_clear_errors(demo_maps):
         map_conservation(demo_maps, "Ath-r", "Ath-r")
 
 
-@pytest.mark.slow
-def test_real_maize_rice_conservation_per_subset():
-    """Maize vs rice (no localization): all genes, OryzaCyc-annotated genes (carried to maize through
-    orthogroups) and single-copy orthologs; the figures are reported in the closing note, not asserted."""
-    atlas = analyze_atlas(datasets.load("maize_rice_tissues"), n_bags=20, top_k=200, seed=0, progress=False)
-    validate(atlas)
-    table = stored_conservation(atlas)
-    assert set(table["subset"]) == {"all", "annotated", "single_copy"}
-    assert ((table["node_a"] == "Zma-r") & (table["node_b"] == "Osa-r")).all()
-    assert (table["n_anchors"] >= 100).all()
-    assert table["p_value"].between(1 / 201, 1).all() and table["baseline"].between(0, 1).all()
-    assert table["score"].between(0, 1).all()
-    assert "orthologs of Osa-r" in atlas["Zma-r"].attrs["coexmap_subsets"]["annotated"]
-    print(table.to_string())
-
-
 def test_a_map_whose_only_dense_group_is_one_island_gets_that_module():
     rng = np.random.default_rng(0)
     island = rng.normal(0, 0.2, size=(30, 2))
