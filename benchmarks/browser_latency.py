@@ -50,7 +50,7 @@ def main() -> None:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
             page = browser.new_page(viewport={"width": 1500, "height": 1100})
-            page.goto(url)
+            page.goto(url, timeout=300_000)
             page.locator(".bk-Canvas").first.wait_for(timeout=180_000)
             page.wait_for_timeout(3000)
             recolour, replace, kept = [], [], []
