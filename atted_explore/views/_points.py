@@ -127,7 +127,11 @@ class PointsPlot:
         else:
             plot = self._datashaded(color, points, common)
             if hover:
-                plot = (plot * hv.DynamicMap(self._hover_glyphs, streams=[pipe])).opts(**common)
+                # canvas, not WebGL: a WebGL layer is copied back into the canvas at each redraw, which takes
+                # seconds in a browser without a GPU; invisible glyphs cost nothing to draw on a canvas
+                plot = (plot * hv.DynamicMap(self._hover_glyphs, streams=[pipe])).opts(
+                    **common, backend_opts={"plot.output_backend": "canvas"}
+                )
             # the image does not carry the points' title through datashader
             plot = plot.apply(lambda element, data: element.opts(title=data.title), streams=[pipe])
         box, lasso = hv.streams.BoundsXY(source=plot), hv.streams.Lasso(source=plot)
