@@ -213,6 +213,7 @@ def test_points_are_datashaded_above_the_glyph_limit(node, monkeypatch):
     assert len(hover.data["x"]) == node.sizes["sample"] and hover.data["study"][0] == node["study"].values[0]
     assert all(r.glyph.fill_alpha == 0 for r in figure.select({"type": GlyphRenderer}) if r.data_source is hover)
     assert f"samples ({node.sizes['sample']:,}) colored by study" in figure.title.text  # as on the glyph plot
+    assert figure.output_backend == "canvas"  # WebGL layers are copied back at each redraw: slow without a GPU
     shown, x_column = image.data_source.data["image"][0].copy(), hover.data["x"]
     view.color_by = "tissue"  # a recolor sends a new image, not the hover glyphs again
     assert not np.array_equal(image.data_source.data["image"][0], shown)
@@ -222,6 +223,7 @@ def test_points_are_datashaded_above_the_glyph_limit(node, monkeypatch):
     monkeypatch.setattr(_points, "GLYPH_LIMIT", 20_000)
     view.color_by = "study"  # the next frame takes the glyph pipeline
     assert view._plot.glyphs and len(scatter_sources(view)[0]["x"]) == node.sizes["sample"]
+    assert figures(view)[0].output_backend == "canvas"
 
 
 def test_coexlist_lists_filters_downloads_and_selects(node):

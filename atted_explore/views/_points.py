@@ -113,7 +113,10 @@ class PointsPlot:
         color, glyphs, hover = key
         pipe = hv.streams.Pipe(data=frame)
         points = hv.DynamicMap(self._element, streams=[pipe])
-        common = {"responsive": True, "height": self.height, "min_width": 300, "padding": 0.05}
+        # canvas, not WebGL: a WebGL layer is copied back into the canvas at each redraw, which takes seconds
+        # in a browser without a GPU (remote desktops, headless); up to GLYPH_LIMIT points a canvas is quick
+        common = {"responsive": True, "height": self.height, "min_width": 300, "padding": 0.05,
+                  "backend_opts": {"plot.output_backend": "canvas"}}
         if glyphs:
             style = {
                 CATEGORY: {"color": CATEGORY, "cmap": CATEGORY_KEY, "show_legend": False},
@@ -127,11 +130,7 @@ class PointsPlot:
         else:
             plot = self._datashaded(color, points, common)
             if hover:
-                # canvas, not WebGL: a WebGL layer is copied back into the canvas at each redraw, which takes
-                # seconds in a browser without a GPU; invisible glyphs cost nothing to draw on a canvas
-                plot = (plot * hv.DynamicMap(self._hover_glyphs, streams=[pipe])).opts(
-                    **common, backend_opts={"plot.output_backend": "canvas"}
-                )
+                plot = (plot * hv.DynamicMap(self._hover_glyphs, streams=[pipe])).opts(**common)
             # the image does not carry the points' title through datashader
             plot = plot.apply(lambda element, data: element.opts(title=data.title), streams=[pipe])
         box, lasso = hv.streams.BoundsXY(source=plot), hv.streams.Lasso(source=plot)
