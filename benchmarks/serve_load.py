@@ -59,8 +59,9 @@ async def session(browser, url: str, gene: str, results: dict) -> None:
     page.on("console", lambda message: message.type == "error" and problems.append(message.text))
     page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
     try:
-        await page.goto(url, timeout=ACTION_LIMIT_MS * 3)
-        await page.locator(".bk-Canvas").first.wait_for(timeout=ACTION_LIMIT_MS * 3)
+        # the server builds one session at a time: the last of 20 pages opened at once waits for the other 19
+        await page.goto(url, timeout=TIME_LIMIT_S * 1000)
+        await page.locator(".bk-Canvas").first.wait_for(timeout=TIME_LIMIT_S * 1000)
         await page.wait_for_timeout(1000)
         color = page.locator("select:has(option[value='gene expression'])").first
         field = "tissue" if await color.input_value() != "tissue" else "study"
