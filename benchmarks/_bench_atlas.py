@@ -24,10 +24,13 @@ def bench_atlas(name: str, *, n_samples: int, n_genes: int, n_bags: int = 3, top
     return save_atlas(atlas, path)
 
 
-#: for a canvas element: a hash of its pixels, whether it carries our ``__marker``, and the page clock (ms).
+#: for a canvas element: a hash of its pixels, whether it carries our ``__marker``, the page clock (ms) and the
+#: ms this probe itself took (so a caller can take its own polling out of the page's busy time).
 CANVAS_STATE_JS = """(canvas) => {
+    const start = performance.now();
     const d = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
     let h = 0;
     for (let i = 0; i < d.length; i += 7) h = (h * 31 + d[i]) | 0;
-    return [h, canvas.__marker === true, performance.now()];
+    const now = performance.now();
+    return [h, canvas.__marker === true, now, now - start];
 }"""

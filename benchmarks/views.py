@@ -169,7 +169,7 @@ def main() -> None:
         views[n] = view = PCView(node)
         label = "1m" if n == 1_000_000 else f"{n // 1000}k"
         figures[f"frame_ms_{label}"] = frame_ms(view, repeats, f"frame_cpu_ms_{label}")
-        hover = "with per-pixel hover" if n <= HOVER_LIMIT else "hover off above the limit"
+        hover = "hover glyphs kept in the browser" if n <= HOVER_LIMIT else "no hover above the limit"
         print(f"  {n:>9,} samples: frame {figures[f'frame_ms_{label}']:8.1f} ms wall, "
               f"{CPU_MS[f'frame_cpu_ms_{label}']:8.1f} ms CPU ({hover})")
 

@@ -200,14 +200,30 @@ def test_pcview_recolors_in_place_keeping_plot_and_streams(node):
 
 
 def test_points_are_datashaded_above_the_glyph_limit(node, monkeypatch):
+    from bokeh.models import GlyphRenderer, ImageRGBA, Plot
+
     from atted_explore.views import _points
 
     monkeypatch.setattr(_points, "GLYPH_LIMIT", 100)
     view = PCView(node)
-    assert not view._plot.glyphs and scatter_sources(view) == []
+    (figure,) = pn.panel(view).get_root().select({"type": Plot})  # one root: the updates below patch it
+    (image,) = [r for r in figure.select({"type": GlyphRenderer}) if isinstance(r.glyph, ImageRGBA)]
+    (hover,) = [r.data_source for r in figure.select({"type": GlyphRenderer}) if r.glyph is not image.glyph]
+    # the hover glyphs: one per sample, invisible, carrying the (script-safe) annotations
+    assert len(hover.data["x"]) == node.sizes["sample"] and hover.data["study"][0] == node["study"].values[0]
+    assert all(r.glyph.fill_alpha == 0 for r in figure.select({"type": GlyphRenderer}) if r.data_source is hover)
+    assert f"samples ({node.sizes['sample']:,}) colored by study" in figure.title.text  # as on the glyph plot
+    assert figure.output_backend == "canvas"  # WebGL layers are copied back at each redraw: slow without a GPU
+    shown, x_column = image.data_source.data["image"][0].copy(), hover.data["x"]
+    view.color_by = "tissue"  # a recolor sends a new image, not the hover glyphs again
+    assert not np.array_equal(image.data_source.data["image"][0], shown)
+    assert hover.data["x"] is x_column and figure.title.text.endswith("colored by tissue")
+    view.x_pc = 3  # other positions: new hover glyphs
+    assert np.allclose(hover.data["x"], node["sample_score"].sel(pc=3).values)
     monkeypatch.setattr(_points, "GLYPH_LIMIT", 20_000)
-    view.color_by = "tissue"  # the next frame takes the glyph pipeline
+    view.color_by = "study"  # the next frame takes the glyph pipeline
     assert view._plot.glyphs and len(scatter_sources(view)[0]["x"]) == node.sizes["sample"]
+    assert figures(view)[0].output_backend == "canvas"
 
 
 def test_coexlist_lists_filters_downloads_and_selects(node):

@@ -4,7 +4,9 @@ Each kind of coloring (categories, a continuous value, none) has one ``hv.Dynami
 fed by a ``Pipe``, built once with its streams (zoom ranges, box and lasso selection):
 recoloring, another gene or another category count sends new data into the same plot,
 so zoom, pan and the selection tools stay. Below :data:`GLYPH_LIMIT` points the plot
-draws real glyphs with hover; above it, datashader renders them.
+draws real glyphs with hover; above it, datashader renders them, and the hover comes from
+invisible glyphs laid over the image (up to :data:`HOVER_LIMIT` points), sent to the
+browser once per set of positions: a recolor sends only the new image.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from . import _style
 
 #: up to this many points, real glyphs with hover; above, datashaded images.
 GLYPH_LIMIT = 20_000
-#: above this many points, per-pixel hover (one point per pixel) is off: it costs ~8x the frame time.
+#: above this many points the datashaded plot has no hover (its invisible glyphs would weigh too much).
 HOVER_LIMIT = 200_000
 CATEGORY, VALUE = "category", "value"
 MAX_CATEGORIES = 40
@@ -48,6 +50,9 @@ class PointsFrame:
     hover: tuple[str, ...] = ()
     clim: tuple[float, float] | None = None
     reset_view: bool = field(default=False, compare=False)
+    #: what the positions and hover columns stand for (e.g. node and axes): frames with the same
+    #: ``place`` reuse the hover glyphs already in the browser; None never reuses them.
+    place: object = field(default=None, compare=False)
 
 
 def category_frame_columns(values: np.ndarray, top: int) -> tuple[pd.Categorical, pd.Categorical, dict[str, str]]:
@@ -80,6 +85,7 @@ class PointsPlot:
         self.pane = pn.pane.HoloViews(sizing_mode="stretch_width", linked_axes=False, height=height)
         self._pipelines: dict[tuple, tuple[hv.streams.Pipe, hv.DynamicMap]] = {}
         self._current: tuple | None = None
+        self._hover: dict[tuple, tuple[object, hv.Points]] = {}
 
     @property
     def glyphs(self) -> bool:
@@ -107,7 +113,10 @@ class PointsPlot:
         color, glyphs, hover = key
         pipe = hv.streams.Pipe(data=frame)
         points = hv.DynamicMap(self._element, streams=[pipe])
-        common = {"responsive": True, "height": self.height, "min_width": 300, "padding": 0.05}
+        # canvas, not WebGL: a WebGL layer is copied back into the canvas at each redraw, which takes seconds
+        # in a browser without a GPU (remote desktops, headless); up to GLYPH_LIMIT points a canvas is quick
+        common = {"responsive": True, "height": self.height, "min_width": 300, "padding": 0.05,
+                  "backend_opts": {"plot.output_backend": "canvas"}}
         if glyphs:
             style = {
                 CATEGORY: {"color": CATEGORY, "cmap": CATEGORY_KEY, "show_legend": False},
@@ -119,25 +128,48 @@ class PointsPlot:
                 hover_tooltips=[*hover, *([VALUE] if color == VALUE else [])], nonselection_alpha=0.2,
             )
         else:
-            selector = {"selector": ds.first()} if hover else {}
-            if color == CATEGORY:
-                shaded = datashade(points, aggregator=ds.count_cat(CATEGORY), color_key=CATEGORY_KEY, **selector)
-                style = {"show_legend": False}  # the view's own legend names the categories the codes stand for
-            elif color == VALUE:
-                shaded = rasterize(points, aggregator=ds.mean(VALUE), **selector)
-                style = {"cmap": "viridis", "colorbar": True}
-            else:
-                shaded = rasterize(points, aggregator=ds.count(), **selector)
-                style = {"cmap": colorcet.fire[64:], "cnorm": "eq_hist"}
-            # framewise: the image spans the current view, so a redraw keeps it and a reset refits it
-            plot = dynspread(shaded, threshold=0.5, max_px=3).opts(
-                **style, **common, framewise=True, tools=["hover", *TOOLS] if hover else TOOLS,
-                hover_tooltips=list(hover) or None,
-            )
+            plot = self._datashaded(color, points, common)
+            if hover:
+                plot = (plot * hv.DynamicMap(self._hover_glyphs, streams=[pipe])).opts(**common)
+            # the image does not carry the points' title through datashader
+            plot = plot.apply(lambda element, data: element.opts(title=data.title), streams=[pipe])
         box, lasso = hv.streams.BoundsXY(source=plot), hv.streams.Lasso(source=plot)
         box.add_subscriber(lambda bounds, key=key: self._selected(key, bounds=bounds))
         lasso.add_subscriber(lambda geometry, key=key: self._selected(key, polygon=geometry))
         return pipe, plot
+
+    @staticmethod
+    def _datashaded(color: str | None, points: hv.DynamicMap, common: dict) -> hv.DynamicMap:
+        """The points as an image (no hover: an image's per-pixel hover data is resent with every recolor)."""
+        if color == CATEGORY:
+            shaded = datashade(points, aggregator=ds.count_cat(CATEGORY), color_key=CATEGORY_KEY)
+            style = {"show_legend": False}  # the view's own legend names the categories the codes stand for
+        elif color == VALUE:
+            shaded = rasterize(points, aggregator=ds.mean(VALUE))
+            style = {"cmap": "viridis", "colorbar": True}
+        else:
+            shaded = rasterize(points, aggregator=ds.count())
+            style = {"cmap": colorcet.fire[64:], "cnorm": "eq_hist"}
+        # framewise: the image spans the current view, so a redraw keeps it and a reset refits it
+        return dynspread(shaded, threshold=0.5, max_px=3).opts(**style, **common, framewise=True, tools=TOOLS)
+
+    def _hover_glyphs(self, data: PointsFrame) -> hv.Points:
+        """Invisible glyphs carrying the hover columns, the same object while ``data.place`` is unchanged.
+
+        The same object tells HoloViews the glyphs' data is already in the browser. The
+        hover columns are pandas strings and the glyphs take no part in the plot's ranges:
+        HoloViews would otherwise scan every annotation for its distinct values at each redraw.
+        """
+        cached = self._hover.get(data.hover)
+        if cached is not None and data.place is not None and cached[0] == data.place:
+            return cached[1]
+        columns = data.data[["x", "y"]].assign(**{c: data.data[c].astype("string") for c in data.hover})
+        glyphs = hv.Points(columns, ["x", "y"], list(data.hover)).opts(
+            size=6, alpha=0, hover_alpha=0, selection_alpha=0, nonselection_alpha=0, apply_ranges=False,
+            tools=["hover"], hover_tooltips=list(data.hover),
+        )
+        self._hover[data.hover] = (data.place, glyphs)
+        return glyphs
 
     @staticmethod
     def _element(data: PointsFrame) -> hv.Points:

@@ -61,7 +61,7 @@ class PCView(pn.viewable.Viewer):
     @contained
     def _configure(self) -> None:
         pcs = [int(p) for p in self.node["pc"].values] if "sample_score" in self.node else []
-        fields = _style.sample_fields(self.node)
+        self._fields = fields = _style.sample_fields(self.node)  # scans every annotation: once per node
         colors = [NO_COLOR, *fields, GENE_EXPRESSION]
         self._table = pd.DataFrame(_style.sample_annotations(self.node))
         self._categories: dict[tuple[str, int], tuple] = {}
@@ -100,7 +100,7 @@ class PCView(pn.viewable.Viewer):
         return PointsFrame(
             pd.DataFrame(columns), _style.pc_axis_label(self.node, self.x_pc),
             _style.pc_axis_label(self.node, self.y_pc), self._title(), color, hover, clim,
-            reset_view=drawn != self._drawn,
+            reset_view=drawn != self._drawn, place=drawn,
         )
 
     def _category_columns(self, field: str) -> tuple:
@@ -123,7 +123,7 @@ class PCView(pn.viewable.Viewer):
         self._plot.show(frame)
         self._drawn = (id(self.node), self.x_pc, self.y_pc)
         self._legend.object = self._legend_html(frame)
-        self._note.object = missing_fields_note(self.node, _style.sample_fields(self.node), self.color_by)
+        self._note.object = missing_fields_note(self.node, self._fields, self.color_by)
 
     def _legend_html(self, frame: PointsFrame) -> str:
         if frame.color != CATEGORY:
