@@ -75,16 +75,6 @@ class BackgroundBuild:
             self.started = time.monotonic()
             self._process = subprocess.Popen(self.command, stdout=self._log, stderr=subprocess.STDOUT)
 
-    def wait(self, seconds: float) -> bool:
-        """Whether the build ended within ``seconds`` (False when not started)."""
-        if self._process is None:
-            return False
-        try:
-            self._process.wait(timeout=seconds)
-        except subprocess.TimeoutExpired:
-            return False
-        return True
-
     @property
     def state(self) -> str:
         """``"waiting"`` (not started), ``"running"``, ``"done"`` or ``"failed"``."""
