@@ -30,11 +30,12 @@ def renderers(plot):
     return genes, rings
 
 
-def zoom(view: CoexMap, plot, name: str, x_range, y_range) -> None:
-    """What a wheel zoom in the browser does: the figure's ranges change and the RangeXY stream reports them."""
+def zoom(view: CoexMap, plot, name: str, x_range, y_range, reported: bool = True) -> None:
+    """What a wheel zoom in the browser does: the figure's ranges change and (later) the RangeXY stream reports them."""
     plot.state.x_range.start, plot.state.x_range.end = x_range
     plot.state.y_range.start, plot.state.y_range.end = y_range
-    view._panels[name].view_range.event(x_range=x_range, y_range=y_range)
+    if reported:
+        view._panels[name].view_range.event(x_range=x_range, y_range=y_range)
 
 
 def shown_range(plot) -> list[float]:
@@ -59,6 +60,7 @@ def test_recolor_keeps_zoom_and_a_subset_switch_refits(view):
 
     view.selection = [f"{name}:{g}" for g in frame["gene"][:10]]  # a selection redraws only the rings
     assert shown_range(plot) == pytest.approx([*zoomed[0], *zoomed[1]])
+    # the rings outlast the switch below: a refit must not leave the next update fitting to them
 
     view.subset = "all"  # a new map: the view fits it
     mapped = view.frame(name)
@@ -66,9 +68,12 @@ def test_recolor_keeps_zoom_and_a_subset_switch_refits(view):
     assert x0 < mapped["x"].min() and x1 > mapped["x"].max() and y0 < mapped["y"].min() and y1 > mapped["y"].max()
     assert x1 - x0 < 1.3 * (mapped["x"].max() - mapped["x"].min())  # fitted, not the old range widened
     assert view._panels[name].view_range.x_range is None  # the browser reports the new range
-    zoom(view, plot, name, (mapped["x"].min(), mapped["x"].median()), (mapped["y"].min(), mapped["y"].median()))
-    view.color_by = "compartment"
-    assert shown_range(plot)[:2] == pytest.approx([mapped["x"].min(), mapped["x"].median()])
+    # a zoom whose range event has not reached the server yet (as in a browser) is kept too
+    zoom(view, plot, name, (mapped["x"].min(), mapped["x"].median()), (mapped["y"].min(), mapped["y"].median()),
+         reported=False)
+    for color_by in ("compartment", "module"):
+        view.color_by = color_by
+        assert shown_range(plot)[:2] == pytest.approx([mapped["x"].min(), mapped["x"].median()]), color_by
 
 
 def test_colors_follow_the_legend(view):
@@ -110,3 +115,26 @@ def test_selection_rings_the_orthologs_in_the_other_panels_only(view, analysed_a
     table = view._table.value
     assert set(table.loc[table["role"] == "selected", "gene"]) == set(selected)
     assert set(table["species"]) == set(view.species)
+
+
+def test_maps_above_the_glyph_limit_are_datashaded_and_keep_the_zoom(analysed_atlas, monkeypatch):
+    monkeypatch.setattr("atted_explore.views._map_panel.GLYPH_LIMIT", 10)
+    view = CoexMap(analysed_atlas, subset="chloroplast", color_by="compartment")
+    name = view.species[0]
+    plot = bokeh_plot(view, name)
+    image = next(r for r in plot.state.renderers if hasattr(r, "glyph") and type(r.glyph).__name__ == "ImageRGBA")
+    frame = view.frame(name)
+    x0, x1, y0, y1 = shown_range(plot)
+    assert x0 < frame["x"].min() and x1 > frame["x"].max() and y0 < frame["y"].min() and y1 > frame["y"].max()
+    zoomed = ((frame["x"].min(), frame["x"].median()), (frame["y"].min(), frame["y"].median()))
+    zoom(view, plot, name, *zoomed, reported=False)
+    before = np.array(image.data_source.data["image"][0])
+    view.color_by = "module"
+    assert shown_range(plot) == pytest.approx([*zoomed[0], *zoomed[1]])
+    assert not np.array_equal(np.array(image.data_source.data["image"][0]), before)  # recolored
+    view._select(name, bounds=(frame["x"].min(), frame["y"].min(), frame["x"].median(), frame["y"].median()))
+    assert view.selection  # a box on the image selects the genes under it
+    view.subset = "all"
+    mapped = view.frame(name)
+    x0, x1, y0, y1 = shown_range(plot)
+    assert x0 < mapped["x"].min() and x1 > mapped["x"].max() and x1 - x0 < 1.3 * (mapped["x"].max() - mapped["x"].min())

@@ -44,18 +44,21 @@ class MapFrame:
 
 @dataclass(frozen=True)
 class Rings:
-    """The ringed genes (columns x, y, gene) and the x and y ranges the panel shows."""
+    """The ringed genes (columns x, y, gene), the map's x and y extent, and whether the view fits it now."""
 
     data: pd.DataFrame
-    view: tuple
+    extent: tuple
+    fit: bool = False
 
 
 class MapPanel:
     """One species' map, built once: genes as glyphs (above GLYPH_LIMIT a datashaded image) and rings.
 
-    The ranges on screen are carried by the ring layer (the genes' layer does not set them): the
-    user's zoom, read from a RangeXY stream, or the map's extent after a refit. Every update then
-    sets the view it means, and a selection, which redraws only the rings, keeps zoom and pan.
+    Only a refit sets the ranges on screen: its ring layer, which carries the map's extent as its
+    axes' ranges, is then the one framewise element (HoloViews updates the figure's ranges when an
+    element on screen is framewise). Every other update (a recolor, a selection) leaves the figure's
+    ranges alone, so the browser keeps the user's zoom and pan even before its RangeXY event reaches
+    the server.
     """
 
     def __init__(self, on_select, on_click):
@@ -64,13 +67,18 @@ class MapPanel:
         self.heading = pn.pane.HTML("", sizing_mode="stretch_width", margin=(0, 10))
         self.legend = pn.pane.HTML("", sizing_mode="stretch_width", margin=(0, 10))
         self.view = pn.Column(self.heading, self.pane, self.legend, sizing_mode="stretch_width")
-        self._chosen = pd.DataFrame(columns=["x", "y", "gene"])
         self._extent = ((0.0, 1.0), (0.0, 1.0))
         # renamed: triggered together with the genes' Pipe, whose parameter is "data"
-        self._rings = hv.streams.Pipe(data=Rings(self._chosen, self._extent)).rename(data="rings")
+        no_rings = Rings(pd.DataFrame(columns=["x", "y", "gene"]), self._extent)
+        self._rings = hv.streams.Pipe(data=no_rings).rename(data="rings")
         self._plots: dict[bool, tuple[hv.streams.Pipe, hv.DynamicMap, hv.streams.RangeXY]] = {}
         self._glyphs: bool | None = None
-        self._ring_template: hv.Points | None = None
+        # styled once; only the fitting one is framewise
+        self._ring_templates = {
+            fits: hv.Points([], ["x", "y"], [hv.Dimension("gene", values=["gene"])]).opts(
+                color=None, line_color=HIGHLIGHT, line_width=2.5, size=10, tools=["hover"], framewise=fits)
+            for fits in (False, True)
+        }
         self.shown: tuple | None = None  # what the panel draws (the view's key), None before the first frame
 
     def show(self, frame: MapFrame, legend: str, chosen: pd.DataFrame) -> None:
@@ -79,38 +87,33 @@ class MapPanel:
         if glyphs not in self._plots:
             self._plots[glyphs] = self._build(glyphs, frame)
         pipe, plot, _ = self._plots[glyphs]
-        if frame.refit or glyphs != self._glyphs:
+        fit = frame.refit or glyphs != self._glyphs
+        if fit:
             self._extent = _extent(frame.data)
             for _, _, view in self._plots.values():
                 view.reset()
-        self._chosen = chosen
-        self._rings.update(data=self._ring_frame())
+        self._rings.update(data=Rings(chosen, self._extent, fit))
         pipe.update(data=frame)
         if glyphs == self._glyphs:
             hv.streams.Stream.trigger([pipe, self._rings])
         else:
             self.pane.object = plot * hv.DynamicMap(self._ring_points, streams=[self._rings])
             self._glyphs = glyphs
+        if fit:
+            # HoloViews decides on a frame's ranges before its layers replace their previous frames, so
+            # the update after a refit still counts as framewise: spend it here, before the user zooms
+            self.ring(chosen)
         self.heading.object = f"<b>{escape(frame.title)}</b>"
         self.legend.object = legend
 
     def ring(self, chosen: pd.DataFrame) -> None:
         """Ring these genes (columns x, y, gene) and nothing else."""
-        self._chosen = chosen
-        self._rings.send(self._ring_frame())
+        self._rings.send(Rings(chosen, self._extent))
 
     def _ring_points(self, rings: Rings) -> hv.Points:
-        if self._ring_template is None:
-            self._ring_template = hv.Points([], ["x", "y"], [hv.Dimension("gene", values=["gene"])]).opts(
-                color=None, line_color=HIGHLIGHT, line_width=2.5, size=10, tools=["hover"], framewise=True)
-        (x0, x1), (y0, y1) = rings.view
+        (x0, x1), (y0, y1) = rings.extent
         axes = [hv.Dimension("x", range=(x0, x1)), hv.Dimension("y", range=(y0, y1))]
-        return self._ring_template.clone(rings.data, kdims=axes)
-
-    def _ring_frame(self) -> Rings:
-        view = self.view_range
-        shown = (view.x_range, view.y_range) if view is not None and view.x_range is not None else self._extent
-        return Rings(self._chosen, shown)
+        return self._ring_templates[rings.fit].clone(rings.data, kdims=axes)
 
     @property
     def plot(self) -> hv.DynamicMap | None:
@@ -131,18 +134,18 @@ class MapPanel:
                 color="color", cmap=COLORS, clim=(-0.5, NEUTRAL_CODE + 0.5), color_levels=len(COLORS), size=4,
                 alpha=0.8, line_alpha=0, tools=["hover", *TOOLS], active_tools=ACTIVE_TOOLS, hover_tooltips=["gene"],
                 nonselection_alpha=0.8, selection_alpha=0.8, xaxis=None, yaxis=None, apply_ranges=False,
-                framewise=True, **PANEL_SIZE,
+                framewise=False, **PANEL_SIZE,
             )
             plot = hv.DynamicMap(lambda data: template.clone(data.data), streams=[pipe])
             view = hv.streams.RangeXY(source=plot)
         else:
             coded = hv.DynamicMap(lambda data: _points(data.data, codes=True), streams=[pipe])
             shaded = datashade(coded, aggregator=ds.count_cat("color"), color_key=CODE_KEY)
-            # framewise: the image spans the current view (the RangeXY datashade follows)
+            # the image follows the view (RangeXY), it does not set it
             plot = dynspread(shaded, threshold=0.5, max_px=3).opts(
-                tools=TOOLS, active_tools=ACTIVE_TOOLS, xaxis=None, yaxis=None, framewise=True, **PANEL_SIZE,
+                tools=TOOLS, active_tools=ACTIVE_TOOLS, xaxis=None, yaxis=None, framewise=False, **PANEL_SIZE,
             )
-            view = next(s for s in plot.streams if isinstance(s, hv.streams.RangeXY))
+            view = next(s for s in shaded.streams if isinstance(s, hv.streams.RangeXY))
         box, lasso, tap = hv.streams.BoundsXY(source=plot), hv.streams.Lasso(source=plot), hv.streams.Tap(source=plot)
         box.add_subscriber(lambda bounds, kind=glyphs: self._forward(kind, self.on_select, bounds=bounds))
         lasso.add_subscriber(lambda geometry, kind=glyphs: self._forward(kind, self.on_select, polygon=geometry))

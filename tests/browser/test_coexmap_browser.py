@@ -122,13 +122,6 @@ def zoom_then_recolor(page) -> tuple[list, list]:
     return zoomed, page.evaluate(X_RANGES)
 
 
-#: the server-side view keeps the zoom it is told (tests/test_coexmap_view.py), but in the browser a recolor
-#: after a wheel zoom often refits some panels: their zoom has not reached the server's range stream
-ZOOM_NOT_KEPT = pytest.mark.xfail(reason="a recolor refits panels whose wheel zoom the server has not received",
-                                  strict=False)
-
-
-@ZOOM_NOT_KEPT
 def test_a_recolor_keeps_every_panels_zoom_after_a_subset_switch(page, coexmap_url):
     page.goto(coexmap_url)
     assert wait_until(lambda: canvases(page).count() == 3, 60), "three map panels"
@@ -140,7 +133,6 @@ def test_a_recolor_keeps_every_panels_zoom_after_a_subset_switch(page, coexmap_u
     assert page.problems == []
 
 
-@ZOOM_NOT_KEPT
 def test_a_recolor_keeps_every_panels_zoom(page, coexmap_url):
     page.goto(coexmap_url)
     assert wait_until(lambda: canvases(page).count() == 3, 60), "three map panels"
