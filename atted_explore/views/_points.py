@@ -95,15 +95,15 @@ def category_image(
 def mix_colors(counts: np.ndarray, colors: list[str], min_alpha: int = 40) -> np.ndarray:
     """RGBA bytes (``y, x, 4``) of per-pixel category ``counts`` (``y, x, category``) in ``colors``."""
     palette = np.array([[int(c[i:i + 2], 16) for i in (1, 3, 5)] for c in colors], dtype=np.float32)
-    counts = counts.astype(np.float32)
-    total = counts.sum(axis=2)
-    filled = total > 0
-    rgba = np.zeros((*total.shape, 4), dtype=np.float32)
-    rgba[..., :3] = (counts.reshape(-1, len(colors)) @ palette).reshape(*total.shape, 3)
-    rgba[filled, :3] /= total[filled, None]
-    if filled.any():
-        rgba[filled, 3] = min_alpha + (255 - min_alpha) * np.log1p(total[filled]) / np.log1p(total.max())
-    return rgba.round().astype(np.uint8)
+    flat = counts.reshape(-1, len(colors))
+    total = flat.sum(axis=1)
+    filled = np.flatnonzero(total)  # few pixels hold points: mix only those
+    rgba = np.zeros((len(total), 4), dtype=np.uint8)
+    if filled.size:
+        weights = total[filled].astype(np.float32)
+        rgba[filled, :3] = ((flat[filled].astype(np.float32) @ palette) / weights[:, None]).round()
+        rgba[filled, 3] = (min_alpha + (255 - min_alpha) * np.log1p(weights) / np.log1p(weights.max())).round()
+    return rgba.reshape(*counts.shape[:2], 4)
 
 
 def _extent(values: np.ndarray) -> tuple[float, float]:
