@@ -34,21 +34,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "benchmarks"), str(ROOT)]
 from _bench_atlas import bench_atlas  # noqa: E402
 from _common import parser, result_line  # noqa: E402
-from bokeh.client import pull_session  # noqa: E402
-from bokeh.document.events import (  # noqa: E402
-    ColumnDataChangedEvent,
-    ColumnsPatchedEvent,
-    ColumnsStreamedEvent,
-    MessageSentEvent,
-    ModelChangedEvent,
-)
-from bokeh.events import DocumentReady  # noqa: E402
-from bokeh.models import AutocompleteInput, ColumnDataSource, Plot, Select  # noqa: E402
+from bokeh.models import AutocompleteInput, Select  # noqa: E402
 
 import atted_explore.app  # noqa: E402,F401 (registers Panel's and the app's models for the client documents)
 from atted_explore import open_atlas  # noqa: E402
 
-from tests.serving import free_port, serve_command, serving  # noqa: E402
+from tests.serving import ClientSession, free_port, option_values, serve_command, serving  # noqa: E402
 
 TIME_LIMIT_S = 600
 ACTION_LIMIT_S = 120
@@ -56,64 +47,12 @@ AFTER_CLOSE_S = 60
 COLOR_FIELDS = ("tissue", "study")
 
 
-def updates_plot(event) -> bool:
-    """Whether a document event from the server changes the PC plot's data or puts a new plot in place."""
-    if isinstance(event, ColumnDataChangedEvent | ColumnsStreamedEvent | ColumnsPatchedEvent):
-        return True
-    if not isinstance(event, ModelChangedEvent):
-        return False
-    if isinstance(event.model, ColumnDataSource):
-        return True
-    new = event.new if isinstance(event.new, list | tuple) else [event.new]
-    return any(isinstance(item, Plot) for item in new)
-
-
-def option_values(select: Select) -> list[str]:
-    """A Select's option values (Panel sends ``[value, label]`` pairs)."""
-    return [o[0] if isinstance(o, list | tuple) else o for o in select.options]
-
-
-class Session:
-    """One user's client session: the document the server sent, and the time its plot changes."""
-
-    def __init__(self, url: str):
-        self.client = pull_session(url=url)
-        self.document = self.client.document
-        self.changed = threading.Event()
-        self.document.on_change(lambda event: updates_plot(event) and self.changed.set())
-        # what BokehJS sends once the page is drawn: Panel holds the plots' updates until then
-        self.document.callbacks.trigger_on_change(MessageSentEvent(self.document, "bokeh_event", DocumentReady()))
-
-    def model(self, kind, test) -> object:
-        found = [m for m in self.document.select({"type": kind}) if test(m)]
-        if not found:
-            raise LookupError(f"no {kind.__name__} of the PC View in the session's document")
-        return found[0]
-
-    def timed(self, model, value: str) -> float:
-        """Set a widget's value; ms until the server's patch of the PC plot arrives."""
-        self.changed.clear()
-        connection = self.client._connection
-        # past the action limit the websocket is closed, which ends the wait below
-        timer = connection.io_loop.call_later(ACTION_LIMIT_S, self.client.close)
-        start = time.perf_counter()
-        model.value = value  # sent to the server once the client's loop runs
-        # bokeh.client runs its loop only inside blocking calls, and its public one (force_roundtrip) drops the
-        # server's patches that arrive while it waits for its reply: wait on the loop itself
-        connection._loop_until(lambda: self.changed.is_set() or not self.client.connected)
-        elapsed = time.perf_counter() - start
-        connection.io_loop.remove_timeout(timer)
-        if not self.changed.is_set():
-            raise TimeoutError(f"no patch of the PC plot {elapsed:.0f} s after setting {value!r}")
-        return elapsed * 1000
-
-
 def one_session(url: str, gene: str, results: dict) -> None:
     """Open, recolour by field, choose a gene, close; latencies and problems into ``results``."""
     session = None
     try:
         start = time.perf_counter()
-        session = Session(url)
+        session = ClientSession(url, ACTION_LIMIT_S)
         results["open_ms"].append((time.perf_counter() - start) * 1000)
         color = session.model(Select, lambda m: "gene expression" in option_values(m))
         field = next(f for f in COLOR_FIELDS if f != color.value)
