@@ -1,4 +1,5 @@
-"""Run an app server in a subprocess for browser tests and benchmarks (loopback only)."""
+"""Run an app server in a subprocess for browser tests and benchmarks (loopback only); browser-like client
+sessions of a served app."""
 
 from __future__ import annotations
 
@@ -6,10 +7,22 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
+
+from bokeh.client import pull_session
+from bokeh.document.events import (
+    ColumnDataChangedEvent,
+    ColumnsPatchedEvent,
+    ColumnsStreamedEvent,
+    MessageSentEvent,
+    ModelChangedEvent,
+)
+from bokeh.events import DocumentReady
+from bokeh.models import ColumnDataSource, Plot, Select
 
 #: where browser tests leave screenshots (CI keeps the folder as an artefact).
 ARTIFACTS = Path(os.environ.get("ATTED_EXPLORE_ARTIFACTS", Path(__file__).resolve().parents[1] / "test-artifacts"))
@@ -74,3 +87,61 @@ def serving(
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+def updates_plot(event) -> bool:
+    """Whether a document event from the server changes a plot's data or puts a new plot in place."""
+    if isinstance(event, ColumnDataChangedEvent | ColumnsStreamedEvent | ColumnsPatchedEvent):
+        return True
+    if not isinstance(event, ModelChangedEvent):
+        return False
+    if isinstance(event.model, ColumnDataSource):
+        return True
+    new = event.new if isinstance(event.new, list | tuple) else [event.new]
+    return any(isinstance(item, Plot) for item in new)
+
+
+def option_values(select: Select) -> list[str]:
+    """A Select's option values (Panel sends ``[value, label]`` pairs)."""
+    return [o[0] if isinstance(o, list | tuple) else o for o in select.options]
+
+
+class ClientSession:
+    """A browser-like Bokeh client session of a served app: what a page is to the server, without the browser.
+
+    ``timed(model, value)`` sets a widget's value in the session's copy of the
+    document and waits for the server's patch of a plot (at most ``limit_s``).
+    """
+
+    def __init__(self, url: str, limit_s: float = 120):
+        self.limit_s = limit_s
+        self.client = pull_session(url=url)
+        self.document = self.client.document
+        self.changed = threading.Event()
+        self.document.on_change(lambda event: updates_plot(event) and self.changed.set())
+        # what BokehJS sends once the page is drawn: Panel holds the plots' updates until then
+        self.document.callbacks.trigger_on_change(MessageSentEvent(self.document, "bokeh_event", DocumentReady()))
+
+    def model(self, kind, test) -> object:
+        """The first model of type ``kind`` for which ``test(model)`` holds."""
+        found = [m for m in self.document.select({"type": kind}) if test(m)]
+        if not found:
+            raise LookupError(f"no such {kind.__name__} in the session's document")
+        return found[0]
+
+    def timed(self, model, value: str) -> float:
+        """Set a widget's value; ms until the server's patch of a plot arrives."""
+        self.changed.clear()
+        connection = self.client._connection
+        # past the action limit the websocket is closed, which ends the wait below
+        timer = connection.io_loop.call_later(self.limit_s, self.client.close)
+        start = time.perf_counter()
+        model.value = value  # sent to the server once the client's loop runs
+        # bokeh.client runs its loop only inside blocking calls, and its public one (force_roundtrip) drops the
+        # server's patches that arrive while it waits for its reply: wait on the loop itself
+        connection._loop_until(lambda: self.changed.is_set() or not self.client.connected)
+        elapsed = time.perf_counter() - start
+        connection.io_loop.remove_timeout(timer)
+        if not self.changed.is_set():
+            raise TimeoutError(f"no patch of a plot {elapsed:.0f} s after setting {value!r}")
+        return elapsed * 1000

@@ -185,3 +185,52 @@ def test_session_urls_parse_with_ipv6_hosts():
     }
     assert params("http", "[2001:db8::1]", "/")["hostname"] == "[2001:db8::1]"
     assert params("http", "localhost:5006", "/") == panel_location._get_location_params("http", "localhost:5006", "/")
+
+
+# ------------------------------------------------------------------ sessions stay small
+
+
+def test_closed_sessions_leave_no_view_behind(analysed_atlas, monkeypatch):
+    """Sessions that recolored and chose a gene keep nothing alive once the server has discarded them."""
+    import gc
+    import weakref
+
+    import panel as pn
+    from bokeh.models import AutocompleteInput, Select
+
+    from atted_explore import app
+    from atted_explore.views import Explorer
+
+    from .serving import ClientSession, free_port, option_values
+
+    made = []
+
+    class RecordedExplorer(Explorer):
+        def __init__(self, *args, **params):
+            super().__init__(*args, **params)
+            made.append(weakref.ref(self))
+
+    monkeypatch.setattr(app, "Explorer", RecordedExplorer)
+    port = free_port()
+    # closed sessions are discarded 0.2 s after their last connection (Bokeh's default: 15-32 s)
+    server = pn.serve({"/": lambda: app.create_app(analysed_atlas)}, port=port, address="127.0.0.1", threaded=True,
+                      show=False, check_unused_sessions_milliseconds=200, unused_session_lifetime_milliseconds=200)
+    try:
+        deadline = time.monotonic() + 30
+        while socket.socket().connect_ex(("127.0.0.1", port)) != 0 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        for gene in analysed_atlas["Ath-r"]["gene"].values[[10, 20]]:
+            session = ClientSession(f"http://127.0.0.1:{port}/", limit_s=60)
+            color = session.model(Select, lambda m: "gene expression" in option_values(m))
+            session.timed(color, next(f for f in ("tissue", "study") if f != color.value))
+            picker = session.model(AutocompleteInput, lambda m: m.placeholder == "gene ID or symbol")
+            session.timed(picker, next(c for c in picker.completions if c.split(" ")[0] == str(gene)))
+            session.client.close()
+        assert len(made) == 2
+        deadline = time.monotonic() + 30
+        while any(ref() is not None for ref in made) and time.monotonic() < deadline:
+            time.sleep(0.5)
+            gc.collect()
+        assert [ref() for ref in made] == [None, None]
+    finally:
+        server.stop()

@@ -226,6 +226,33 @@ def test_points_are_datashaded_above_the_glyph_limit(node, monkeypatch):
     assert figures(view)[0].output_backend == "canvas"
 
 
+def test_category_image_mixes_the_colors_of_each_pixel_and_keeps_points_in_place():
+    import holoviews as hv
+
+    from atted_explore.views._points import CATEGORY, CATEGORY_KEY, category_image, mix_colors
+
+    red, blue = "#ff0000", "#0000ff"
+    counts = np.zeros((2, 3, 2), dtype=np.uint32)
+    counts[0, 0] = [1, 0]  # one red point
+    counts[0, 1] = [3, 1]  # three red, one blue
+    counts[1, 2] = [0, 9]  # the densest pixel
+    rgba = mix_colors(counts, [red, blue])
+    assert tuple(rgba[0, 0, :3]) == (255, 0, 0) and tuple(rgba[0, 1, :3]) == (191, 0, 64)
+    assert tuple(rgba[1, 2]) == (0, 0, 255, 255) and rgba[1, 0, 3] == 0  # no point: transparent
+    assert 0 < rgba[0, 0, 3] < rgba[0, 1, 3] < 255  # opacity grows with the count
+    # a lone point of category 0 at the top left, category 1 elsewhere: the image's top-left pixel is category 0's
+    frame = pd.DataFrame({"x": [0.0, 5, 10, 10], "y": [10.0, 0, 0, 5],
+                          CATEGORY: pd.Categorical(["0", "1", "1", "1"], categories=["0", "1"])})
+    image = category_image(hv.Points(frame, ["x", "y"], [CATEGORY]), width=20, height=10)
+    pixels = np.dstack([image.dimension_values(c, flat=False) for c in "RGBA"])
+    xs, ys = (image.dimension_values(d, flat=False) for d in (0, 1))
+    top_left = np.unravel_index(np.argmin(xs - ys), xs.shape)  # the pixel centre nearest (0, 10)
+    expected = tuple(int(CATEGORY_KEY["0"][i:i + 2], 16) for i in (1, 3, 5))
+    assert tuple(pixels[top_left][:3]) == expected and pixels[top_left][3] > 0
+    empty = np.unravel_index(np.argmin(np.hypot(xs - 2.5, ys - 5)), xs.shape)  # far from every point
+    assert image.bounds.lbrt() == (0.0, 0.0, 10.0, 10.0) and pixels[empty][3] == 0
+
+
 def test_coexlist_lists_filters_downloads_and_selects(node):
     gene = str(node["gene"].values[10])
     view = CoexList(node, gene=gene)

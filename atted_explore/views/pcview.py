@@ -10,7 +10,7 @@ import xarray as xr
 from ..compute.selection import region_mask, term_enrichment
 from ..errors import InputError
 from . import _style
-from ._data import expression_row, resident
+from ._data import annotation_table, expression_row, resident
 from ._guard import contained, problem_pane
 from ._points import CATEGORY, HOVER_LIMIT, VALUE, PointsFrame, PointsPlot, category_frame_columns, value_limits
 
@@ -61,9 +61,9 @@ class PCView(pn.viewable.Viewer):
     @contained
     def _configure(self) -> None:
         pcs = [int(p) for p in self.node["pc"].values] if "sample_score" in self.node else []
-        self._fields = fields = _style.sample_fields(self.node)  # scans every annotation: once per node
+        self._fields, self._table = annotation_table(self.node)  # shared by the sessions showing this node
+        fields = self._fields
         colors = [NO_COLOR, *fields, GENE_EXPRESSION]
-        self._table = pd.DataFrame(_style.sample_annotations(self.node))
         self._categories: dict[tuple[str, int], tuple] = {}
         values = {
             "x_pc": self.x_pc if self.x_pc in pcs else (pcs[0] if pcs else None),
