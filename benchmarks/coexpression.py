@@ -2,12 +2,19 @@
 
     python benchmarks/coexpression.py [--quick]
     python benchmarks/coexpression.py --full [--pcs 20]   # one real 20,000-gene x 1000-bag build
+    python benchmarks/coexpression.py --per-bag [--pcs 20] [--repeats 3]   # CPU-s per bag at 20,000 genes
 
 --full builds 20,000 genes x 1000 bags end to end once (``--pcs`` PCs, 20 by
 default) and prints its wall time, CPU time (also per bag), the load average
 before and after (the machine may be shared) and peak RSS; nothing is
 extrapolated. Progress lines every 50 bags; stopped early (SIGTERM, Ctrl-C) it
 prints the figures of the bags done, marked ``partial=1``.
+
+--per-bag measures the CPU seconds of each step of one bag at 20,000 genes on
+one thread (steady state: the second bag of a call), for today's rank rule
+(exact top 100 + crowded bins, :data:`~atted_explore.compute.ranking.RANK_TOLERANCE`)
+and the former one (exact to rank 2000, no crowded bins), alternating the two
+``--repeats`` times in one process and keeping the minimum of each step.
 
 Prints, for inputs generated in the same run:
   * the machine's float32 matmul rate (numpy BLAS, 1 thread and all threads);
@@ -149,12 +156,45 @@ def engine_per_bag(vectors: np.ndarray, n_bags: int) -> tuple[dict[str, float], 
     indices.bag_logit_sum(vectors[:300], bags[:1], scale, 4096, 100)  # compile / load the kernels
     timings: dict[str, float] = {}
     after_bag: list[dict[str, float]] = []
-    depth = 2000  # the default exact depth of a top-2000 build
     indices.bag_logit_sum(
-        vectors, bags, scale, 4096, depth, on_bag=lambda: after_bag.append(dict(timings)), timings=timings
+        vectors, bags, scale, 4096, ranking.REFINE_DEPTH, on_bag=lambda: after_bag.append(dict(timings)), timings=timings
     )
     first = after_bag[0]
     return {step: (timings[step] - first[step]) / (n_bags - 1) for step in timings}, sum(first.values())
+
+
+#: rank rules compared by --per-bag: (exact depth, tolerance); the former rule sorted no crowded bins
+RANK_RULES = {"today": (ranking.REFINE_DEPTH, ranking.RANK_TOLERANCE), "exact_to_2000": (2000, np.inf)}
+
+
+def per_bag_steps(n_pcs: int, repeats: int) -> None:
+    """Min-of-``repeats`` CPU seconds per step of one steady-state bag, 20,000 genes, each rank rule."""
+    vectors = gene_vectors(FULL_GENES, n_pcs=n_pcs)
+    bags = indices.bag_columns(n_pcs, 0.5, 2 * repeats, seed=0)
+    scale = indices.logit_scale(FULL_GENES, FULL_BAGS)
+    indices.bag_logit_sum(vectors[:300], bags[:1], scale, 4096, 100)  # compile / load the kernels
+    best: dict[str, dict[str, float]] = {rule: {} for rule in RANK_RULES}
+    print(f"{FULL_GENES} genes x {n_pcs} PCs ({len(bags[0])} per bag), 1 thread, load average before {load_average()}")
+    for repeat in range(repeats):
+        for rule, (depth, tolerance) in RANK_RULES.items():
+            timings: dict[str, float] = {}
+            after_bag: list[dict[str, float]] = []
+            # two bags per call: the first also first-touches the call's N x N arrays
+            indices.bag_logit_sum(
+                vectors, bags[2 * repeat : 2 * repeat + 2], scale, 4096, depth,
+                on_bag=lambda: after_bag.append(dict(timings)), timings=timings, tolerance=tolerance,
+            )
+            for step in timings:
+                second = timings[step] - after_bag[0][step]
+                best[rule][step] = min(best[rule].get(step, np.inf), second)
+    for rule, steps in best.items():
+        print(f"{rule}: " + ", ".join(f"{step} {value:.3f}" for step, value in steps.items()) + f", total {sum(steps.values()):.3f} CPU-s/bag")
+    today, former = (sum(best[rule].values()) for rule in RANK_RULES)
+    print(result_line(
+        genes=FULL_GENES, pcs=n_pcs, cpu_s_per_bag=today, ranks_s=best["today"]["ranks"], logit_s=best["today"]["logit"],
+        correlation_s=best["today"]["correlation"], former_cpu_s_per_bag=former, speedup_vs_former=former / today,
+        load_1min=os.getloadavg()[0],
+    ))
 
 
 def naive_per_bag(vectors: np.ndarray, n_bags: int) -> float:
@@ -179,10 +219,15 @@ def cluster_seconds(node: xr.Dataset, n_workers: int, n_bags: int) -> float:
 def main() -> None:
     arguments = parser(__doc__.split("\n")[0])
     arguments.add_argument("--full", action="store_true", help="one real 20,000-gene x 1000-bag build (no extrapolation)")
-    arguments.add_argument("--pcs", type=int, default=20, help="PCs of the --full build (default 20)")
+    arguments.add_argument("--per-bag", action="store_true", help="CPU-s per step of one bag at 20,000 genes, rank rules compared")
+    arguments.add_argument("--pcs", type=int, default=20, help="PCs of --full and --per-bag (default 20)")
+    arguments.add_argument("--repeats", type=int, default=3, help="--per-bag: alternations of the rank rules (minimum kept)")
     args = arguments.parse_args()
     if args.full:
         full_build(args.pcs)
+        return
+    if args.per_bag:
+        per_bag_steps(args.pcs, args.repeats)
         return
     quick = args.quick
     n_genes = 3000 if quick else FULL_GENES

@@ -224,6 +224,30 @@ def test_ranks_are_exact_to_the_depth_and_bin_mid_ranks_below():
     assert np.abs(got - exact).max() <= n / 2  # ... off by less than half a bin's count
 
 
+@pytest.mark.parametrize("n_dims", [4, 10])
+def test_every_rank_is_within_the_documented_relative_error(n_dims):
+    """Below the exact top, |rank - exact| <= tolerance * exact (scipy rankdata of the same float32 values)."""
+    rng = np.random.default_rng(n_dims)
+    n = 3000
+    modules = np.repeat(rng.standard_normal((15, n_dims)), 100, axis=0) + 0.3 * rng.standard_normal((1500, n_dims))
+    unit = indices.unit_rows(np.vstack([modules, rng.standard_normal((n - 1500, n_dims))]), np.float64)
+    corr = unit.astype(np.float32) @ unit.astype(np.float32).T
+    exact = ranking.rank_matrix(corr)
+    off_diagonal = ~np.eye(n, dtype=bool)
+    errors = {}
+    for tolerance in (0.0, 0.003, 0.05):
+        ranks = np.zeros((n, n), dtype=np.uint16)
+        # refine_depth 0: the float32 values alone decide, as scipy's ranks of them do
+        ranking.partner_ranks(corr, unit, 0, 4096, 20, ranks, 0, tolerance)
+        error = np.abs(ranks / 2.0 - exact)[off_diagonal]
+        assert (error <= tolerance * exact[off_diagonal] + 1e-9).all()
+        assert (error[exact[off_diagonal] <= 20] == 0).all()  # the top region is exact
+        errors[tolerance] = error / exact[off_diagonal]
+    print({t: (float((e > 0).mean()), float(e.max())) for t, e in errors.items()})
+    assert errors[0.0].max() == 0  # tolerance 0 sorts every shared bin
+    assert errors[0.003].max() <= 0.003 < errors[0.05].max()  # the rule decides which bins are sorted
+
+
 # ---------------------------------------------------- reproducibility, API
 
 

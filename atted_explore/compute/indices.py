@@ -13,8 +13,9 @@ Subagging of PCs (``method="subagging"``)
        asked for, a warning says so: such bags barely differ.
     3. Per bag: Pearson correlation ``r_b(A, B)`` of every gene pair over the
        ``m`` drawn PCs; ranks ``rank_A(B)`` of each gene's partners, exact
-       mid-ranks down to ``exact_depth`` and bin mid-ranks below (see
-       :mod:`~atted_explore.compute.ranking`);
+       mid-ranks down to ``exact_depth`` and in every bin crowded for its
+       rank, bin mid-ranks within a relative error ``rank_tolerance`` elsewhere
+       (see :mod:`~atted_explore.compute.ranking`);
        ``MR_b = sqrt(rank_A(B) * rank_B(A))``;
        logit score ``LS_b = ln((N - MR_b) / MR_b)`` (``N`` genes; float32,
        :func:`~atted_explore.compute.ranking.accumulate_logit`).
@@ -133,6 +134,7 @@ def bag_logit_sum(
     depth: int,
     on_bag=None,
     timings: dict | None = None,
+    tolerance: float = ranking.RANK_TOLERANCE,
 ) -> np.ndarray:
     """Sum over ``bags`` of ``round(scale * LS_b)`` for all pairs ``A < B`` (packed strict upper triangle, int32).
 
@@ -141,7 +143,8 @@ def bag_logit_sum(
     into ranks at once (one N x N uint16 rank matrix per task). BLAS is limited
     to one thread so results do not depend on the thread count. ``timings``, if
     given, accumulates CPU seconds of the ``correlation``, ``ranks`` and
-    ``logit`` steps, updated after every bag (before ``on_bag``).
+    ``logit`` steps, updated after every bag (before ``on_bag``). ``depth`` and
+    ``tolerance``: which ranks are exact (:func:`~atted_explore.compute.ranking.partner_ranks`).
     """
     n_genes = vectors.shape[0]
     packed = np.zeros(n_genes * (n_genes - 1) // 2, dtype=np.int32)
@@ -162,7 +165,7 @@ def bag_logit_sum(
                 rows = unit[row0 : row0 + block_rows]
                 block = np.matmul(rows, unit.T, out=correlations[: len(rows)])
                 middle = time.thread_time()
-                ranking.partner_ranks(block, exact_unit, row0, n_bins, depth, ranks)
+                ranking.partner_ranks(block, exact_unit, row0, n_bins, depth, ranks, ranking.REFINE_DEPTH, tolerance)
                 clock["correlation"] += middle - start
                 clock["ranks"] += time.thread_time() - middle
             start = time.thread_time()
@@ -183,7 +186,7 @@ def available_cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def _run_bags(vectors, bags, scale, n_bins, depth, client, progress: Progress, threads: int | None) -> np.ndarray:
+def _run_bags(vectors, bags, scale, n_bins, depth, tolerance, client, progress: Progress, threads: int | None) -> np.ndarray:
     """Total of :func:`bag_logit_sum` over all bags: in-process threads, or tasks on a Dask client."""
     total = None
     with ProgressReporter(progress, len(bags), "coexpression bags") as reporter:
@@ -193,7 +196,7 @@ def _run_bags(vectors, bags, scale, n_bins, depth, client, progress: Progress, t
             # competing with the pool's threads slow every bag down
             with threadpool_limits(1, user_api="blas"), ThreadPoolExecutor(len(groups)) as pool:
                 futures = [
-                    pool.submit(bag_logit_sum, vectors, group, scale, n_bins, depth, reporter.update) for group in groups
+                    pool.submit(bag_logit_sum, vectors, group, scale, n_bins, depth, reporter.update, None, tolerance) for group in groups
                 ]
                 for future in futures:
                     part = future.result()
@@ -204,7 +207,7 @@ def _run_bags(vectors, bags, scale, n_bins, depth, client, progress: Progress, t
             groups = _bag_groups(bags, sum(client.nthreads().values()))
             shared = client.scatter(vectors, broadcast=True)
             futures = {
-                client.submit(bag_logit_sum, shared, group, scale, n_bins, depth, pure=False): len(group) for group in groups
+                client.submit(bag_logit_sum, shared, group, scale, n_bins, depth, tolerance=tolerance, pure=False): len(group) for group in groups
             }
             for future in as_completed(futures):
                 part = future.result()
@@ -319,6 +322,7 @@ def coexpression(
     rank_bins: int = ranking.RANK_BINS,
     threads: int | None = None,
     exact_depth: int | None = None,
+    rank_tolerance: float = ranking.RANK_TOLERANCE,
 ) -> xr.Dataset:
     """Return a copy of ``node`` with the top-``top_k`` coexpression partners of every gene.
 
@@ -332,7 +336,12 @@ def coexpression(
     callable ``progress(done, total)``. ``rank_bins``: correlation bins for the
     ranks (:mod:`~atted_explore.compute.ranking`); subagging uses at most
     ``max(1024, 4 N)``. ``exact_depth``: in every bag, ranks up to this depth
-    are exact (default ``max(top_k, 100)``); deeper ranks are bin mid-ranks.
+    are exact (default 100, where float64 orders what float32 cannot; a
+    larger depth sorts more bins, at a cost). ``rank_tolerance``: deeper, a
+    bin is sorted (exact ranks) when its mid-rank could be off by more than
+    ``rank_tolerance`` times the rank, so every rank is within that relative
+    error and a bag's logit score of a pair with ``LS >= 0`` within
+    ``2 rank_tolerance``; 0 makes every rank exact.
 
     When the node has gene sets, attr ``function_score`` is the ATTED-II
     function score of the full index before z-scoring (the symmetric bag-mean
@@ -366,13 +375,17 @@ def coexpression(
             bags = [np.arange(vectors.shape[1])]
         # per bag, bins cost as much as genes: beyond max(1024, 4 N) they only cost time
         n_bins = rank_bins if method == "mr" else min(rank_bins, max(1024, 4 * n_genes))
-        depth = min(n_genes - 1, max(top_k, 100) if exact_depth is None else exact_depth)
+        depth = min(n_genes - 1, ranking.REFINE_DEPTH if exact_depth is None else exact_depth)
         if depth < 1:
             raise InputError(f"coexpression: exact_depth={exact_depth}; expected an integer >= 1")
-        params.update(rank_bins=n_bins, exact_depth=depth, logit="ln((N - MR) / MR)", zscore=method == "subagging")
+        if not 0 <= rank_tolerance < 1:
+            raise InputError(f"coexpression: rank_tolerance={rank_tolerance}; expected a number in [0, 1)")
+        params.update(
+            rank_bins=n_bins, exact_depth=depth, rank_tolerance=rank_tolerance, logit="ln((N - MR) / MR)", zscore=method == "subagging"
+        )
         scale = logit_scale(n_genes, len(bags))
         packed = _run_bags(
-            vectors, bags, scale, n_bins, depth, client, progress if method == "subagging" else False, threads
+            vectors, bags, scale, n_bins, depth, rank_tolerance, client, progress if method == "subagging" else False, threads
         )
         # the bag sums rank pairs as the bag-mean logit scores do (a positive factor apart)
         tables, annotated_index = _tables_from_packed(

@@ -21,11 +21,29 @@ z-score
 Ranks in the engine (:func:`partner_ranks`)
     A counting pass per gene replaces a sort: the gene's float32 correlations
     are counted into ``n_bins`` equal bins over ``[-1, 1]`` (bin 0 holds the
-    strongest). Ranks ``1..depth`` are exact: the bins up to the one holding
-    rank ``depth`` are sorted, and runs of values that float32 cannot order
-    for certain are re-ordered by their float64 correlation, so they are the
-    mid-ranks of the float64 correlations. Deeper ranks are their bin's
-    mid-rank, off by at most half the bin's count. Ranks are stored doubled
+    strongest). A value's rank is its bin's mid-rank ``start + (count + 1) / 2``
+    (``start`` values above the bin), off from the exact mid-rank by at most
+    ``(count - 1) / 2``, unless its bin is sorted, which gives exact ranks.
+    A bin is sorted where the bin mid-rank could matter:
+
+    - the top region: every bin up to the one holding rank ``depth``
+      (default :data:`REFINE_DEPTH`; ``coexpression(exact_depth=...)``);
+      there, runs of values that float32 cannot order for certain within the
+      first :data:`REFINE_DEPTH` ranks are re-ordered by their float64
+      correlation, so they are the mid-ranks of the float64 correlations;
+    - every bin crowded for its rank: ``(count - 1) / 2 > tolerance (start + 1)``
+      (``tolerance`` = :data:`RANK_TOLERANCE` = 0.003 by default).
+
+    So every rank is exact or within a relative error ``tolerance``:
+    ``|rank - exact| <= (count - 1) / 2 <= tolerance (start + 1) <= tolerance exact``
+    (exact: the float32 mid-rank). In a bag's logit score,
+    ``d LS = -N / (N - MR) d ln MR`` and ``|d ln MR| <= tolerance`` (half the
+    sum of two relative rank errors), so
+    ``|LS error| <= tolerance N / (N - MR)``: at most ``2 tolerance`` (0.006)
+    for every pair with ``MR <= N / 2`` (``LS >= 0``), which holds every pair
+    that can enter a top-K list. At 20,000 genes and 4096 bins a bin holds
+    about 3-12 values, so only the first few hundred ranks and the truly
+    crowded bins (tight modules) are sorted. Ranks are stored doubled
     (``2 rank``) so that mid-ranks of ties stay integers.
 """
 
@@ -42,6 +60,10 @@ from scipy.stats import rankdata
 
 #: default number of correlation bins for ranks (resolution 2 / 4096 ~ 0.0005).
 RANK_BINS = 4096
+#: relative rank error allowed below the exact top: a bin is sorted when ``(count - 1) / 2 > RANK_TOLERANCE (start + 1)``.
+RANK_TOLERANCE = 0.003
+#: ranks re-ordered by float64 correlations where float32 cannot order them, and exact by default.
+REFINE_DEPTH = 100
 #: tile edge (genes) in :func:`accumulate_logit`.
 TILE = 256
 
@@ -128,34 +150,57 @@ def _dot(unit, a, b):
     return (s0 + s1) + (s2 + s3)
 
 
+@numba.njit(nogil=True, cache=True)
+def _write_ranks(values, order, start, stop, rank_offset, ranks_row):
+    """Doubled mid-ranks of the sorted ``values[start:stop]`` (ties share one) into ``ranks_row[order[...]]``.
+
+    Place ``q`` (0-based) ranks ``rank_offset + q - start + 1``.
+    """
+    i = start
+    while i < stop:
+        j = i
+        while j + 1 < stop and values[j + 1] == values[i]:
+            j += 1
+        doubled = 2 * (rank_offset - start) + i + j + 2  # places i..j: mid-rank (i + j + 2) / 2
+        for q in range(i, j + 1):
+            ranks_row[order[q]] = doubled
+        i = j + 1
+
+
 # no fastmath: the bin of a value must be the same IEEE float32 expression in vector and scalar code
 @numba.njit(nogil=True, cache=True)
-def partner_ranks(corr, unit, row0, n_bins, depth, ranks, refine_depth=100):
+def partner_ranks(corr, unit, row0, n_bins, depth, ranks, refine_depth=REFINE_DEPTH, tolerance=RANK_TOLERANCE):
     """Doubled ranks ``2 rank_A(B)`` of full rows ``row0..`` of the correlation matrix into ``ranks`` (self 0).
 
     ``corr`` is the float32 product of the float32 rows of ``unit`` (float64
     unit rows, one per gene). Each value goes to bin
     ``k = floor((1 - r) * n_bins / 2)`` (clipped; bin 0 holds the strongest
-    correlations; a lower bin always means a larger float32 value). The top
-    region is every bin up to the one holding rank ``depth``: its values are
-    sorted, so it gets the exact mid-ranks of the float32 correlations, and
-    runs of values closer than the float32 error bound of a correlation over
-    ``m`` dimensions, ``(m + 4) 2^-23``, that start within the first
-    ``refine_depth`` ranks are re-ordered by their float64 correlation (exact
-    mid-ranks of the float64 correlations there; deeper, a swap of two such
-    values moves a logit score by less than ``1 / (2 refine_depth)``, and the
-    gathers of float64 rows cost more than the rest of the ranking). Below the
-    region a value gets its bin's mid-rank
-    ``#above + (count + 1) / 2``, off by at most ``(count - 1) / 2``. Ranks
-    are stored doubled so mid-ranks of ties stay integers.
+    correlations; a lower bin always means a larger float32 value). A bin is
+    sorted, so its values get their exact float32 mid-ranks, when it lies in
+    the top region (every bin up to the one holding rank ``depth``) or when it
+    is crowded for its rank: ``count - 1 > 2 tolerance (start + 1)``, with
+    ``start`` values above it. Any other value gets its bin's mid-rank
+    ``start + (count + 1) / 2``, off by at most
+    ``(count - 1) / 2 <= tolerance (start + 1) <= tolerance * rank``.
+    In the top region, runs of values closer than the float32 error bound of
+    a correlation over ``m`` dimensions, ``(m + 4) 2^-23``, that start within
+    the first ``refine_depth`` ranks are re-ordered by their float64
+    correlation (exact mid-ranks of the float64 correlations there; deeper, a
+    swap of two such values moves a logit score by less than
+    ``1 / (2 refine_depth)``, and the gathers of float64 rows cost more than
+    the rest of the ranking). Ranks are stored doubled so mid-ranks of ties
+    stay integers.
     """
     n_rows, n_cols = corr.shape
     half_bins = np.float32(n_bins / 2.0)
-    tolerance = (unit.shape[1] + 4) * 2.0**-23
+    near = (unit.shape[1] + 4) * 2.0**-23
+    crowding = 2.0 * tolerance
     counts = np.empty(n_bins, dtype=np.int64)
     starts = np.empty(n_bins, dtype=np.int64)
-    # int32 table with one extra entry, 0, for the gene itself: the rank loop is a plain gather and vectorises
+    # int32 tables with one extra entry for the gene itself (rank 0, never sorted): the loops are plain gathers
     mid_ranks = np.zeros(n_bins + 1, dtype=np.int32)
+    sorted_bin = np.zeros(n_bins + 1, dtype=np.int32)
+    place = np.empty(n_bins, dtype=np.int64)  # start of a sorted bin among the sorted values
     fill = np.empty(n_bins, dtype=np.int64)
     bins = np.empty(n_cols, dtype=np.int32)
     order = np.empty(n_cols, dtype=np.int64)
@@ -172,6 +217,7 @@ def partner_ranks(corr, unit, row0, n_bins, depth, ranks, refine_depth=100):
             counts[bins[b]] += 1
         counts[bins[gene]] -= 1  # not its own partner
         above = 0
+        n_sorted = 0
         cut = n_bins - 1
         for k in range(n_bins):
             count = counts[k]
@@ -180,47 +226,48 @@ def partner_ranks(corr, unit, row0, n_bins, depth, ranks, refine_depth=100):
             above += count
             if above >= depth and cut == n_bins - 1:
                 cut = k
-        bins[gene] = n_bins  # not its own partner: rank 0, outside the top region
+            crowded = k <= cut or count - 1 > crowding * (starts[k] + 1)
+            sorted_bin[k] = crowded
+            place[k] = n_sorted
+            if crowded:
+                n_sorted += count
+        bins[gene] = n_bins  # not its own partner: rank 0, never sorted
         for b in range(n_cols):
             out[b] = mid_ranks[bins[b]]
         n_found = 0
         for b in range(n_cols):
-            found[n_found] = b  # branch-free: the top region's values are few and scattered
-            n_found += bins[b] <= cut
-        # the top region in bin order, then sorted within each bin
+            found[n_found] = b  # branch-free: the values of sorted bins are few and scattered
+            n_found += sorted_bin[bins[b]]
+        # the top region is places 0..n_top (the same as its ranks), the other sorted bins follow
         n_top = starts[cut] + counts[cut]
-        fill[: cut + 1] = starts[: cut + 1]
+        fill[:] = place
         for i in range(n_found):  # values are read here in column order, not gathered afterwards
             b = found[i]
-            place = fill[bins[b]]
-            order[place] = b
-            values[place] = row[b]
-            fill[bins[b]] = place + 1
-        for k in range(cut + 1):
-            if counts[k] > _INSERTION_MAX:
-                _sort_descending(values, order, starts[k], starts[k] + counts[k])
-        # bins are in order, so one insertion pass sorts the rest in O(n_top + moves within bins)
+            spot = fill[bins[b]]
+            order[spot] = b
+            values[spot] = row[b]
+            fill[bins[b]] = spot + 1
+        for k in range(n_bins):
+            if sorted_bin[k] and (k > cut or counts[k] > _INSERTION_MAX):
+                _sort_descending(values, order, place[k], place[k] + counts[k])
+        # bins are in order, so one insertion pass sorts the top region in O(n_top + moves within bins)
         _sort_descending(values, order, 0, n_top, True)
-        # runs that float32 cannot order for certain (in the first REFINE_DEPTH): float64 correlations decide
+        # runs that float32 cannot order for certain (in the first refine_depth): float64 correlations decide
         n_refine = min(n_top, refine_depth)
         i = 0
         while i < n_refine:
             j = i
-            while j + 1 < n_top and values[j] - values[j + 1] < tolerance:
+            while j + 1 < n_top and values[j] - values[j + 1] < near:
                 j += 1
             if j > i:
                 for q in range(i, j + 1):
                     values[q] = _dot(unit, gene, order[q])
                 _sort_descending(values, order, i, j + 1)
             i = j + 1
-        i = 0
-        while i < n_top:
-            j = i
-            while j + 1 < n_top and values[j + 1] == values[i]:
-                j += 1
-            for q in range(i, j + 1):  # places i..j (0-based): mid-rank (i + j + 2) / 2
-                ranks[gene, order[q]] = i + j + 2
-            i = j + 1
+        _write_ranks(values, order, 0, n_top, 0, out)
+        for k in range(cut + 1, n_bins):
+            if sorted_bin[k]:
+                _write_ranks(values, order, place[k], place[k] + counts[k], starts[k], out)
 
 
 @numba.njit(inline="always")
