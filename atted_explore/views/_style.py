@@ -67,7 +67,7 @@ def script_safe(values: np.ndarray) -> np.ndarray:
 
 def sample_annotations(node: xr.Dataset) -> dict[str, np.ndarray]:
     """Sample IDs and their annotation fields as object columns (for tables and hover), script-safe."""
-    return {"sample": node["sample"].values.astype(object)} | {
+    return {"sample": script_safe(node["sample"].values)} | {
         field: script_safe(node[field].values) for field in sample_fields(node)
     }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import panel as pn
 import param
@@ -146,7 +147,7 @@ class PCView(pn.viewable.Viewer):
     @contained
     def _show_selection(self) -> None:
         if self.selection:
-            mask = self._table["sample"].isin(self.selection).to_numpy()
+            mask = np.isin(self.node["sample"].values, self.selection)  # the table's IDs are made script-safe
             self._samples.value = self._table[mask].reset_index(drop=True)
             self._samples_title.object = f"<b>{int(mask.sum()):,} selected samples</b>"
             terms = term_enrichment(self.node, mask)
