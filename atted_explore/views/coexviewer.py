@@ -11,7 +11,7 @@ import xarray as xr
 
 from ..compute.pairs import pair_stats, pc_contributions
 from . import _style
-from ._data import annotation_table, expression_row, resident
+from ._data import expression_row, resident
 from ._guard import contained, problem_pane
 from ._points import CATEGORY, HOVER_LIMIT, PointsFrame, PointsPlot, category_frame_columns
 
@@ -64,7 +64,7 @@ class CoexViewer(pn.viewable.Viewer):
     @param.depends("node", watch=True)
     @contained
     def _configure(self) -> None:
-        fields, _ = annotation_table(self.node)  # shared by the sessions and views showing this node
+        fields = _style.sample_fields(self.node)
         genes = self.node.indexes["gene"]
         values = {
             "color_by": self.color_by if self.color_by in fields else (fields[0] if fields else None),
@@ -124,9 +124,9 @@ class CoexViewer(pn.viewable.Viewer):
         columns = {"x": expression_row(self.node, self.gene_a), "y": expression_row(self.node, self.gene_b)}
         hover = ()
         if self.node.sizes["sample"] <= HOVER_LIMIT:
-            _, table = annotation_table(self.node)
-            hover = tuple(table.columns)
-            columns |= {column: table[column].to_numpy() for column in hover}
+            annotations = _style.sample_annotations(self.node)
+            hover = tuple(annotations)
+            columns |= annotations
         color = None
         self._legend.object = ""
         if self.color_by:
