@@ -79,6 +79,22 @@ def test_pcview_renders_any_sample_annotation(node, case):
         assert shown_problems(view) == [], field
 
 
+def test_views_sharing_a_node_without_annotation_keep_their_own_options(node):
+    """The views share the node's annotation table; one view's colour options never leak into another's."""
+    bare = without_fields(node, "study", "tissue", "treatment", "title")
+    genes = [str(g) for g in bare["gene"].values[:2]]
+    viewer = CoexViewer(bare, gene_a=genes[0], gene_b=genes[1])
+    pcview = PCView(bare)
+    for view in (viewer, pcview):
+        render(view)
+    assert viewer.color_by is None and pcview.color_by == "none"
+    assert None not in pcview.param.color_by.objects
+    assert shown_problems(viewer, pcview) == []
+    viewer.gene_b = genes[0]
+    pcview.color_by = "none"
+    assert shown_problems(viewer, pcview) == []
+
+
 def test_tiny_nodes_and_genes_without_symbols_render(node):
     tiny = node.isel(sample=slice(0, 3))
     bare = node.drop_vars([v for v in ("symbol", "description", "localization", "member_set", "member_gene")

@@ -88,11 +88,11 @@ def shared_resident(node: xr.Dataset | xr.DataTree) -> xr.Dataset:
     return loaded
 
 
-_tables: dict[int, tuple[list[str], pd.DataFrame]] = {}
+_tables: dict[int, tuple[tuple[str, ...], pd.DataFrame]] = {}
 
 
-def annotation_table(node: xr.Dataset) -> tuple[list[str], pd.DataFrame]:
-    """The node's sample fields and its script-safe annotation table (read-only), made once per node object.
+def annotation_table(node: xr.Dataset) -> tuple[tuple[str, ...], pd.DataFrame]:
+    """The node's sample fields (a tuple) and its script-safe annotation table (read-only), made once per node object.
 
     Every view and every session showing a (shared) node gets the same table: scanning
     the fields takes ~0.3 s at 100,000 samples, and one copy of the strings per session
@@ -102,7 +102,7 @@ def annotation_table(node: xr.Dataset) -> tuple[list[str], pd.DataFrame]:
     with _nodes_lock:
         if key in _tables:
             return _tables[key]
-    made = (_style.sample_fields(node), pd.DataFrame(_style.sample_annotations(node)))
+    made = (tuple(_style.sample_fields(node)), pd.DataFrame(_style.sample_annotations(node)))
     with _nodes_lock:
         if key not in _tables:
             _tables[key] = made

@@ -11,7 +11,7 @@ import xarray as xr
 
 from ..compute.pairs import pair_stats, pc_contributions
 from . import _style
-from ._data import expression_row, resident
+from ._data import annotation_table, expression_row, resident
 from ._guard import contained, problem_pane
 from ._points import CATEGORY, HOVER_LIMIT, PointsFrame, PointsPlot, category_frame_columns
 
@@ -64,7 +64,7 @@ class CoexViewer(pn.viewable.Viewer):
     @param.depends("node", watch=True)
     @contained
     def _configure(self) -> None:
-        fields = _style.sample_fields(self.node)
+        fields, _ = annotation_table(self.node)  # shared by the sessions and views showing this node
         genes = self.node.indexes["gene"]
         values = {
             "color_by": self.color_by if self.color_by in fields else (fields[0] if fields else None),
@@ -74,7 +74,8 @@ class CoexViewer(pn.viewable.Viewer):
         }
         self._configuring = True
         try:
-            self.param.color_by.objects = fields
+            # a copy: param appends values set outside the options to the list it holds
+            self.param.color_by.objects = list(fields)
             options = _style.gene_options(self.node)
             for picker in self._pickers:
                 picker.options = options
@@ -124,9 +125,9 @@ class CoexViewer(pn.viewable.Viewer):
         columns = {"x": expression_row(self.node, self.gene_a), "y": expression_row(self.node, self.gene_b)}
         hover = ()
         if self.node.sizes["sample"] <= HOVER_LIMIT:
-            annotations = _style.sample_annotations(self.node)
-            hover = tuple(annotations)
-            columns |= annotations
+            _, table = annotation_table(self.node)
+            hover = tuple(table.columns)
+            columns |= {column: table[column].to_numpy() for column in hover}
         color = None
         self._legend.object = ""
         if self.color_by:

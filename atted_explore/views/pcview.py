@@ -199,7 +199,7 @@ def default_color(node: xr.Dataset, fields: list[str]) -> str:
     return fields[0] if fields else NO_COLOR
 
 
-def missing_fields_note(node: xr.Dataset, fields: list[str], color_by: str) -> str:
+def missing_fields_note(node: xr.Dataset, fields: tuple[str, ...], color_by: str) -> str:
     """One line saying which usual annotation is absent and what the samples are colored by instead."""
     absent = [name for name in ("study", "tissue", "treatment") if name not in fields]
     if not absent:
