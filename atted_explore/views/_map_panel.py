@@ -17,10 +17,12 @@ import pandas as pd
 import panel as pn
 from holoviews.operation.datashader import datashade, dynspread
 
+from ._layout import shared_width
 from ._style import OTHER_COLOR, PALETTE, escape
 
 GLYPH_LIMIT = 20_000  # up to this: real glyphs with hover; above: datashaded
-PANEL_SIZE = {"height": 380, "min_width": 260, "responsive": True}  # panels share the page width
+MIN_PANEL_WIDTH = 260
+PANEL_SIZE = {"height": 380, "min_width": MIN_PANEL_WIDTH, "responsive": True}  # panels share the page width
 HIGHLIGHT = "#111111"  # rings: no category color is this dark
 CATEGORIES = 9  # colored categories per panel; the rest are "other" (the legend stays readable)
 #: color codes: 0..CATEGORIES-1 name the panel's labels in sorted order (one color per label in
@@ -66,7 +68,9 @@ class MapPanel:
         self.pane = pn.pane.HoloViews(sizing_mode="stretch_width", linked_axes=False)
         self.heading = pn.pane.HTML("", sizing_mode="stretch_width", margin=(0, 10))
         self.legend = pn.pane.HTML("", sizing_mode="stretch_width", margin=(0, 10))
-        self.view = pn.Column(self.heading, self.pane, self.legend, sizing_mode="stretch_width")
+        self.view = pn.Column(
+            self.heading, self.pane, self.legend, sizing_mode="stretch_width", styles=shared_width(MIN_PANEL_WIDTH)
+        )
         self._extent = ((0.0, 1.0), (0.0, 1.0))
         # renamed: triggered together with the genes' Pipe, whose parameter is "data"
         no_rings = Rings(pd.DataFrame(columns=["x", "y", "gene"]), self._extent)

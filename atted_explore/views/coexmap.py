@@ -28,6 +28,7 @@ from ..compute.map_modules import (
 from ..compute.selection import inside_polygon
 from ..errors import InputError
 from ._data import shared_resident
+from ._layout import wrapping_row
 from ._map_panel import CATEGORIES, MAP_COLUMNS, NEUTRAL_CODE, MapFrame, MapPanel, legend_html
 from ._style import escape, top_categories
 
@@ -72,13 +73,13 @@ class CoexMap(pn.viewable.Viewer):
             n: MapPanel(lambda n=n, **region: self._select(n, **region), lambda x, y, n=n: self._click(n, x, y))
             for n in names
         }
-        self._row = pn.Row(sizing_mode="stretch_width")
+        self._row = wrapping_row()
         self._score = pn.pane.HTML("", sizing_mode="stretch_width")
         self._table = pn.widgets.Tabulator(
             pd.DataFrame(), pagination="remote", page_size=10, show_index=False, disabled=True,
             sizing_mode="stretch_width",
         )
-        self._controls = pn.Row(
+        self._controls = wrapping_row(
             pn.widgets.MultiChoice.from_param(self.param.species, max_items=4, width=260),
             pn.widgets.Select.from_param(self.param.subset, width=160),
             pn.widgets.RadioButtonGroup.from_param(self.param.layout, width=200),

@@ -13,6 +13,7 @@ from ..compute.pairs import pair_stats, pc_contributions
 from . import _style
 from ._data import annotation_table, expression_row, resident
 from ._guard import contained, problem_pane
+from ._layout import shared_width, wrapping_row
 from ._points import CATEGORY, HOVER_LIMIT, PointsFrame, PointsPlot, category_frame_columns
 
 #: bars drawn at most (the strongest contributions by absolute value); more would be unreadable.
@@ -186,16 +187,15 @@ class CoexViewer(pn.viewable.Viewer):
         for which, element in (("points", points), ("bars", bars)):
             stream = hv.streams.Selection1D(source=element)
             stream.add_subscriber(lambda index, which=which: self._pick_pc(which, index))
-        controls = pn.Row(
+        controls = wrapping_row(
             *self._pickers, pn.widgets.Select.from_param(self.param.color_by, label="color by", width=150)
         )
         return pn.Column(
             controls, self._problem, self._stats,
             pn.Row(self._scatter.pane, self._legend, sizing_mode="stretch_width"),
-            pn.Row(
-                pn.pane.HoloViews(points, sizing_mode="stretch_width", linked_axes=False),
-                pn.pane.HoloViews(bars, sizing_mode="stretch_width", linked_axes=False),
-                sizing_mode="stretch_width",
+            wrapping_row(
+                *(pn.pane.HoloViews(plot, sizing_mode="stretch_width", linked_axes=False, styles=shared_width(PC_PLOT["min_width"]))
+                  for plot in (points, bars))
             ),
             sizing_mode="stretch_width",
         )

@@ -19,6 +19,8 @@ from .network import NetworkDrawer
 from .pcsummary import PCSummary
 from .pcview import GENE_EXPRESSION, PCView
 
+#: the tab headers wrap onto a second line on a narrow page instead of being cut at its edge
+TAB_HEADERS_WRAP = ".bk-headers-wrapper { flex-wrap: wrap; }"
 TABS = ("PC view", "PC meaning", "Coexpression list", "Gene pair", "CoexMap", "Network")
 #: partners sent to the network with a gene (the gene and its strongest partners make a readable neighbourhood).
 NETWORK_PARTNERS = 30
@@ -99,6 +101,7 @@ class Explorer(pn.viewable.Viewer):
                 strict=True,
             ),
             dynamic=True, sizing_mode="stretch_width",
+            stylesheets=[TAB_HEADERS_WRAP],
         )
         self._search = gene_picker(self.param.gene, self.node, "gene search")
         self.coex_list.param.watch(self._open_partner, "partner")

@@ -21,6 +21,7 @@ from ..compute.network_projection import mark_conserved, project_network
 from ..errors import InputError
 from . import _style
 from ._data import shared_resident
+from ._layout import shared_width, wrapping_row
 
 LOCALIZATION, MODULE, GENE_SET, LISTED = "localization", "CoexMap module", "gene set", "listed or added"
 NO_SPECIES = "none"
@@ -32,6 +33,8 @@ LABEL_LIMIT = 40
 LABEL_MARGIN = 2.5
 TOP_CATEGORIES = 10
 FRAME = {"frame_width": 500, "frame_height": 440}
+#: the plots (a 500 px frame with its axes and tools) go below the controls on a narrower page
+PLOTS_MIN_WIDTH = 560
 CONSERVED_COLOR = "#e8590c"
 NONE_COLOR = "#d9d9d9"
 NO_MODULES = "no CoexMap modules computed"
@@ -344,14 +347,13 @@ class NetworkDrawer(pn.viewable.Viewer):
             pn.widgets.IntInput.from_param(self.param.max_rank, label="edge: within top N partners (0: off)"),
             pn.widgets.FloatInput.from_param(self.param.min_score, label="edge: or score at least (empty: off)"),
             pn.widgets.IntInput.from_param(self.param.add_partners, label="add top partners per gene"),
-            pn.widgets.Select.from_param(self.param.color_by, label="colour genes by"),
+            pn.widgets.Select.from_param(self.param.color_by, label="color genes by"),
             pn.widgets.Select.from_param(self.param.gene_set, label="gene set"),
             pn.widgets.Select.from_param(
                 self.param.compare_with, label="compare with species", css_classes=["compare-species"]),
             width=300,
         )
         plots = pn.FlexBox(self.main.layout, self.compared.layout)
-        return pn.Row(
-            controls, pn.Column(self._summary, self._clicked, plots, sizing_mode="stretch_width"),
-            sizing_mode="stretch_width",
+        return wrapping_row(
+            controls, pn.Column(self._summary, self._clicked, plots, sizing_mode="stretch_width", styles=shared_width(PLOTS_MIN_WIDTH)),
         )

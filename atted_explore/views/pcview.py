@@ -13,6 +13,7 @@ from ..errors import InputError
 from . import _style
 from ._data import annotation_table, expression_row, resident
 from ._guard import contained, problem_pane
+from ._layout import wrapping_row
 from ._points import CATEGORY, HOVER_LIMIT, VALUE, PointsFrame, PointsPlot, category_frame_columns, value_limits
 
 GENE_EXPRESSION = "gene expression"
@@ -169,7 +170,7 @@ class PCView(pn.viewable.Viewer):
     # --------------------------------------------------------------- layout
 
     def _build_layout(self) -> pn.Column:
-        controls = pn.Row(
+        controls = wrapping_row(
             pn.widgets.Select.from_param(self.param.x_pc, label="x axis", width=90),
             pn.widgets.Select.from_param(self.param.y_pc, label="y axis", width=90),
             pn.widgets.Select.from_param(self.param.color_by, label="color by", width=160),
