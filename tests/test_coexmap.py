@@ -128,6 +128,8 @@ def test_bad_inputs_get_clear_errors(demo_maps):
         map_conservation(demo_maps, "Ath-r", "Osa-r", "Golgi")
     with pytest.raises(InputError, match="both 'Ath-r'"):
         map_conservation(demo_maps, "Ath-r", "Ath-r")
+    with pytest.raises(InputError, match="gene_set_module: expected a non-empty mask of 500 genes"):
+        gene_set_module(demo_maps["Ath-r"].dataset, "chloroplast", np.zeros(3, dtype=bool))
 
 
 def test_a_map_whose_only_dense_group_is_one_island_gets_that_module():
