@@ -10,7 +10,9 @@ import xarray as xr
 
 from atted_explore.atlas import gene_sets
 from atted_explore import InputError, analyze_atlas, coexmap, datasets, map_conservation, validate
-from atted_explore.compute.map_modules import map_modules, module_enrichment, module_matches, stored_conservation
+from atted_explore.compute.map_modules import (
+    gene_set_module, map_modules, module_enrichment, module_matches, stored_conservation,
+)
 from atted_explore.summary import describe
 
 PERMUTATIONS = 1000
@@ -67,20 +69,10 @@ def test_stored_table_matches_a_fresh_computation(demo_maps):
     assert float(row["p_value"].iloc[0]) == pytest.approx(float(fresh["p_value"]))
 
 
-def _module_cluster(atlas: xr.DataTree, name: str, subset: str) -> tuple[int, float, float]:
-    """The map module holding most planted-module genes; its share of them and its purity."""
-    node = atlas[name].dataset
-    truth = planted(atlas, name)
-    labels = node["coexmap_module"].sel(subset=subset).values
-    values, counts = np.unique(labels[truth], return_counts=True)
-    best = int(values[np.argmax(counts)])
-    return best, counts.max() / truth.sum(), (truth & (labels == best)).sum() / (labels == best).sum()
-
-
 def test_planted_module_is_one_cluster_per_species_and_clusters_match(demo_maps):
     clusters = {}
     for name in demo_maps.children:
-        cluster, share, purity = _module_cluster(demo_maps, name, "chloroplast")
+        cluster, share, purity = gene_set_module(demo_maps[name].dataset, "chloroplast", planted(demo_maps, name))
         assert cluster >= 0 and share >= 0.75 and purity >= 0.6, (name, cluster, share, purity)
         clusters[name] = cluster
         enriched = module_enrichment(demo_maps[name].dataset, "chloroplast").to_dataframe()
@@ -136,6 +128,8 @@ def test_bad_inputs_get_clear_errors(demo_maps):
         map_conservation(demo_maps, "Ath-r", "Osa-r", "Golgi")
     with pytest.raises(InputError, match="both 'Ath-r'"):
         map_conservation(demo_maps, "Ath-r", "Ath-r")
+    with pytest.raises(InputError, match="gene_set_module: expected a non-empty mask of 500 genes"):
+        gene_set_module(demo_maps["Ath-r"].dataset, "chloroplast", np.zeros(3, dtype=bool))
 
 
 def test_a_map_whose_only_dense_group_is_one_island_gets_that_module():

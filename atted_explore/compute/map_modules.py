@@ -285,6 +285,23 @@ def _modules(node: xr.Dataset, subset: str) -> np.ndarray:
     return np.asarray(node["coexmap_module"].sel(subset=subset).values)
 
 
+def gene_set_module(node: xr.Dataset, subset: str, genes: np.ndarray) -> tuple[int, float, float]:
+    """Where a gene set (a mask over the node's genes) lands among the map modules of ``subset``.
+
+    Returns ``(module, recall, purity)``: the label holding most of the set's
+    genes (-1 when most are in no module), the share of the set in it, and the
+    share of that module's genes that belong to the set (a planted module
+    recovered as one map module has both near 1).
+    """
+    modules = _modules(node, subset)
+    genes = np.asarray(genes, dtype=bool)
+    if genes.shape != modules.shape or not genes.any():
+        raise InputError(f"gene_set_module: expected a non-empty mask of {modules.size} genes, got {genes.shape}")
+    labels, counts = np.unique(modules[genes], return_counts=True)
+    best = int(labels[np.argmax(counts)])
+    return best, float(counts.max() / genes.sum()), float((genes & (modules == best)).sum() / (modules == best).sum())
+
+
 def module_enrichment(node: xr.Dataset, subset: str = "all", min_set_size: int = 2) -> xr.Dataset:
     """Gene sets over-represented in each map module of ``subset`` (hypergeometric + BH; module doc).
 
