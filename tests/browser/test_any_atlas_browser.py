@@ -10,6 +10,9 @@ from pathlib import Path
 import pytest
 
 from atted_explore import analyze_atlas, datasets, save_atlas
+from atted_explore.atlas import species_nodes
+from atted_explore.io.store import open_atlas
+from tests.browser.pages import hover_text
 from tests.serving import ARTIFACTS, free_port, serve_command, serving
 from tests.real_atlases import ATLASES, build_real_atlas
 
@@ -86,6 +89,8 @@ def cut_at_the_right(page) -> list[str]:
 @pytest.mark.parametrize("kind", ["demo_58", "demo_100k", *ATLASES])
 def test_every_tab_of_any_atlas_renders(kind, atlas_folder, shared_data, browser_context, tmp_path):
     path = build(kind, atlas_folder, shared_data)
+    first = open_atlas(path)
+    samples = set(first[species_nodes(first)[0]]["sample"].values.astype(str))
     port = free_port()
     url = f"http://localhost:{port}/"
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -100,6 +105,9 @@ def test_every_tab_of_any_atlas_renders(kind, atlas_folder, shared_data, browser
             page.goto(url)
             page.locator(".bk-Canvas").first.wait_for()
             assert wait_until_painted(page), f"{kind}: the PC plot stays blank"
+            if size == "large":  # hover names a sample, datashaded (100,000 samples) or not
+                shown = hover_text(page.locator(".bk-Canvas").first, samples)
+                assert samples.intersection(shown.split()), f"{kind}: no sample in the hover tooltip: {shown!r}"
             tabs = page.locator(".bk-tab")
             names = [tabs.nth(i).inner_text() for i in range(tabs.count())]
             assert {"PC view", "Coexpression list", "Gene pair"} <= set(names)

@@ -10,6 +10,7 @@ import pytest
 from playwright.sync_api import Error as PlaywrightError
 
 from atted_explore.datasets._demo_text import HTML_PAYLOADS
+from tests.browser.pages import TOOLTIP_TEXT, hover_text
 
 pytestmark = pytest.mark.browser
 
@@ -55,40 +56,6 @@ def plot_image(page) -> bytes | None:
         return pc_plot(page).screenshot(timeout=5_000)
     except PlaywrightError:
         return None
-
-
-COLOURED_PIXELS = """(canvas, limit) => {
-    // saturated pixels of the data layer are samples (axes and titles are grey or black)
-    const data = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
-    const rect = canvas.getBoundingClientRect();
-    const found = [];
-    for (let i = 0; i < data.length && found.length < limit; i += 4 * 7) {
-        const [r, g, b, a] = [data[i], data[i + 1], data[i + 2], data[i + 3]];
-        if (a > 200 && Math.max(r, g, b) - Math.min(r, g, b) > 80) {
-            const p = i / 4;
-            found.push([rect.left + (p % canvas.width) * rect.width / canvas.width,
-                        rect.top + Math.floor(p / canvas.width) * rect.height / canvas.height]);
-        }
-    }
-    return found;
-}"""
-
-TOOLTIP_TEXT = """() => {
-    // Bokeh tooltips live in nested shadow roots; collect their visible text
-    const texts = [];
-    const collect = (node) => {
-        if (node.nodeName === "STYLE") return;
-        if (node.nodeType === 3) { if (node.textContent.trim()) texts.push(node.textContent.trim()); return; }
-        if (node.shadowRoot) collect(node.shadowRoot);
-        node.childNodes.forEach(collect);
-    };
-    const find = (root) => root.querySelectorAll("*").forEach((el) => {
-        if (String(el.className).includes("bk-Tooltip")) collect(el);
-        if (el.shadowRoot) find(el.shadowRoot);
-    });
-    find(document);
-    return texts.join(" ");
-}"""
 
 
 DATA_TO_SCREEN = """(canvas, [x, y]) => {
@@ -258,16 +225,7 @@ def test_hover_shows_a_sample_and_its_annotation_as_text(page, app_url, served_a
     open_app(page, app_url, atlas)
     wait_until(lambda: painted_pixels(page) > 200, what="the first frame")
     samples = set(atlas["Ath-r"]["sample"].values.astype(str))
-    layer = pc_plot(page).locator("canvas").first
-    shown = ""
-    for x, y in layer.evaluate(COLOURED_PIXELS, 40):
-        page.mouse.move(x, y)
-        deadline = time.monotonic() + 2
-        while time.monotonic() < deadline and not samples.intersection(page.evaluate(TOOLTIP_TEXT).split()):
-            time.sleep(0.1)
-        shown = page.evaluate(TOOLTIP_TEXT)
-        if samples.intersection(shown.split()):
-            break
+    shown = hover_text(pc_plot(page), samples)
     assert samples.intersection(shown.split()), f"no sample in the hover tooltip: {shown!r}"
     assert "study:" in shown and "title:" in shown
     assert page.evaluate("window.__xss") is None
