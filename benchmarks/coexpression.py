@@ -31,7 +31,10 @@ Prints, for inputs generated in the same run:
     steady wall time per bag x the other bags + the once-only top-K tables
     (from the measured size by N^2 when that is smaller), and peak RSS;
   * a dask.distributed LocalCluster build with 2 workers vs 1 worker
-    (threads_per_worker=1, BLAS at 1 thread inside the tasks);
+    (threads_per_worker=1, BLAS at 1 thread inside the tasks; the same bags
+    and result): both clusters started and every worker warmed before timing,
+    the two builds alternated and the fastest of each kept, with the CPU
+    seconds of the workers and of the client process (scheduler, nannies);
   * exactness of the top lists: 3,000 genes in modules of 200 around random
     centres in 3 PC dimensions (noise 0.3), one bag over all PCs, top-10
     partner sets vs exact ranks (``scipy.stats.rankdata``), MR, logit, z.
