@@ -14,7 +14,7 @@ from scipy.stats import rankdata
 
 from atted_explore import InputError
 from atted_explore.atlas import validate_node
-from atted_explore.compute import coexpression, indices, pca, ranking
+from atted_explore.compute import coexpression, indices, logit_sums, pca, ranking
 
 
 def _vectors(n_genes, n_dims, seed=0, n_factors=5):
@@ -118,10 +118,10 @@ def test_threads_sharing_one_triangle_add_exactly_what_one_thread_adds():
     n, scale = 4 * ranking.TILE + 37, 2.0**12  # several row blocks, the last one short
     rng = np.random.default_rng(3)
     bags = [2 * rng.integers(1, n, (n, n)).astype(np.uint16) for _ in range(12)]
-    alone = indices.LogitSums(n)
+    alone = logit_sums.LogitSums(n)
     for ranks in bags:
         alone.add(ranks, scale)
-    shared = indices.LogitSums(n)
+    shared = logit_sums.LogitSums(n)
 
     def add(thread, start):  # threads 0 and 1 both start at block 0: they collide and must skip or wait
         for ranks in bags[thread::4]:

@@ -61,10 +61,8 @@ from __future__ import annotations
 import json
 import math
 import os
-import threading
 import time
 import warnings
-from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -75,6 +73,7 @@ from ..atlas import with_partner_order
 from ..errors import InputError
 from . import ranking
 from .consistency import FUNCTION_SCORE_ATTRS, annotated_genes, full_index_score
+from .logit_sums import LogitSums
 from .pairs import standardized_gene_scores
 from .sample_pca import pca
 from .progress import Progress, ProgressReporter
@@ -128,40 +127,6 @@ def logit_scale(n_genes: int, n_bags: int) -> float:
     """``2^q``: the largest power of two with ``n_bags * (ln(N - 1) * 2^q + 1) < 2^31``."""
     bound = max(math.log(max(n_genes - 1, 2)), 1.0)
     return float(2 ** math.floor(math.log2((2**31 - 1 - n_bags) / (n_bags * bound))))
-
-
-class LogitSums:
-    """The packed bag sums (strict upper triangle, int32) that the threads of one process add their bags to.
-
-    One triangle for all threads instead of one per thread (0.8 GB less per extra thread at 20,000 genes).
-    Each block of ``ranking.TILE`` rows is added under its own lock; a thread skips blocks another
-    thread holds and comes back to them, and thread ``t`` of ``n`` starts ``t / n`` of the way
-    down, so threads rarely wait. Integer sums do not depend on the order of addition: the
-    total is bit-identical to one thread's.
-    """
-
-    def __init__(self, n_genes: int):
-        self.packed = np.zeros(n_genes * (n_genes - 1) // 2, dtype=np.int32)
-        self.locks = [threading.Lock() for _ in range(0, n_genes, ranking.TILE)]
-
-    def add(self, ranks: np.ndarray, scale: float, thread: int = 0, n_threads: int = 1) -> None:
-        """Add ``round(scale * LS_b)`` of one bag's doubled ``ranks`` (:func:`ranking.accumulate_logit`)."""
-        n_blocks = len(self.locks)
-        first = thread * n_blocks // n_threads
-        pending = deque((first + block) % n_blocks for block in range(n_blocks))
-        skipped = 0
-        while pending:
-            block = pending.popleft()
-            # wait for a lock only once every other pending block was found taken since the last add
-            if not self.locks[block].acquire(blocking=skipped >= len(pending)):
-                pending.append(block)
-                skipped += 1
-                continue
-            try:
-                ranking.accumulate_logit(ranks, scale, self.packed, block * ranking.TILE, (block + 1) * ranking.TILE)
-            finally:
-                self.locks[block].release()
-            skipped = 0
 
 
 def bag_logit_sum(

@@ -330,7 +330,7 @@ def accumulate_logit(ranks, scale, packed, row_start=0, row_stop=-1):
     """Add ``floor(scale * LS(A, B) + 0.5)`` to ``packed`` for every pair ``A < B``, ``A`` in ``row_start..row_stop``.
 
     ``row_stop`` -1 means every row; ``row_start`` is a multiple of ``TILE`` (row blocks of
-    ``TILE`` rows are what threads sharing ``packed`` lock: :class:`~atted_explore.compute.indices.LogitSums`).
+    ``TILE`` rows are what threads sharing ``packed`` lock: :class:`~atted_explore.compute.logit_sums.LogitSums`).
 
     ``ranks[A, B] = 2 rank_A(B)`` (:func:`partner_ranks`); ``packed`` is the strict upper triangle
     (int32, row-major). Per pair, in float32: ``MR = sqrt(ranks[A, B] * ranks[B, A]) / 2``,
