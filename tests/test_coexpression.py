@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -13,7 +14,7 @@ from scipy.stats import rankdata
 
 from atted_explore import InputError
 from atted_explore.atlas import validate_node
-from atted_explore.compute import coexpression, indices, pca, ranking
+from atted_explore.compute import coexpression, indices, logit_sums, pca, ranking
 
 
 def _vectors(n_genes, n_dims, seed=0, n_factors=5):
@@ -110,6 +111,27 @@ def test_accumulate_logit_adds_rounded_logit_of_mutual_rank():
     twice = packed.copy()
     ranking.accumulate_logit(2 * ranks, scale, twice)
     np.testing.assert_array_equal(twice, 2 * packed)
+
+
+def test_threads_sharing_one_triangle_add_exactly_what_one_thread_adds():
+    """Several threads add bags to one LogitSums, block by block under locks, in any interleaving."""
+    n, scale = 4 * ranking.TILE + 37, 2.0**12  # several row blocks, the last one short
+    rng = np.random.default_rng(3)
+    bags = [2 * rng.integers(1, n, (n, n)).astype(np.uint16) for _ in range(12)]
+    alone = logit_sums.LogitSums(n)
+    for ranks in bags:
+        alone.add(ranks, scale)
+    shared = logit_sums.LogitSums(n)
+
+    def add(thread, start):  # threads 0 and 1 both start at block 0: they collide and must skip or wait
+        for ranks in bags[thread::4]:
+            shared.add(ranks, scale, start, 4)
+
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(add, range(4), [0, 0, 1, 3]))
+    assert alone.packed.any()
+    np.testing.assert_array_equal(shared.packed, alone.packed)
+    assert not any(lock.locked() for lock in shared.locks)
 
 
 def test_bag_draws_depend_only_on_seed_and_bag():

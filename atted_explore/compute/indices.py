@@ -36,8 +36,10 @@ Subagging of PCs (``method="subagging"``)
     tasks: one per core in-process, one per worker thread on a cluster).
     Correlations are computed 32 or 256 rows at a time into one reused
     buffer and turned into ranks at once; a task holds the bag's rank matrix
-    (N x N uint16) and its accumulator (the strict upper triangle,
-    ``N (N - 1) / 2`` int32): 1.6 GB per task for 20,000 genes.
+    (N x N uint16, 0.8 GB for 20,000 genes). The sums (the strict upper
+    triangle, ``N (N - 1) / 2`` int32, 0.8 GB) are one per process
+    in-process, shared by its threads (:class:`LogitSums`), and one per task
+    on a cluster.
 
 Pearson over samples (``method="pearson"``)
     ``coex_score = r(A, B)`` over the gene-centred log2 expression.
@@ -71,6 +73,7 @@ from ..atlas import with_partner_order
 from ..errors import InputError
 from . import ranking
 from .consistency import FUNCTION_SCORE_ATTRS, annotated_genes, full_index_score
+from .logit_sums import LogitSums
 from .pairs import standardized_gene_scores
 from .sample_pca import pca
 from .progress import Progress, ProgressReporter
@@ -135,19 +138,24 @@ def bag_logit_sum(
     on_bag=None,
     timings: dict | None = None,
     tolerance: float = ranking.RANK_TOLERANCE,
+    sums: LogitSums | None = None,
+    thread: int = 0,
+    n_threads: int = 1,
 ) -> np.ndarray:
     """Sum over ``bags`` of ``round(scale * LS_b)`` for all pairs ``A < B`` (packed strict upper triangle, int32).
 
     One bag at a time: correlations in blocks of ``BAG_BLOCK_ROWS`` rows (``BLOCK_ROWS``
     above ``SMALL_BAG_PCS`` PCs per bag), each turned
-    into ranks at once (one N x N uint16 rank matrix per task). BLAS is limited
+    into ranks at once (one N x N uint16 rank matrix per call). BLAS is limited
     to one thread so results do not depend on the thread count. ``timings``, if
     given, accumulates CPU seconds of the ``correlation``, ``ranks`` and
     ``logit`` steps, updated after every bag (before ``on_bag``). ``depth`` and
     ``tolerance``: which ranks are exact (:func:`~atted_explore.compute.ranking.partner_ranks`).
+    ``sums``: the :class:`LogitSums` that this call (thread ``thread`` of
+    ``n_threads``) adds to and whose triangle it returns; a new one by default.
     """
     n_genes = vectors.shape[0]
-    packed = np.zeros(n_genes * (n_genes - 1) // 2, dtype=np.int32)
+    sums = LogitSums(n_genes) if sums is None else sums
     ranks = np.empty((n_genes, n_genes), dtype=np.uint16 if 2 * n_genes < 2**16 else np.uint32)  # doubled ranks
     # one correlation buffer for all blocks: a fresh block per product costs page faults,
     # which threads of one process take in turn
@@ -169,11 +177,11 @@ def bag_logit_sum(
                 clock["correlation"] += middle - start
                 clock["ranks"] += time.thread_time() - middle
             start = time.thread_time()
-            ranking.accumulate_logit(ranks, scale, packed)
+            sums.add(ranks, scale, thread, n_threads)
             clock["logit"] += time.thread_time() - start
             if on_bag is not None:
                 on_bag()
-    return packed
+    return sums.packed
 
 
 def _bag_groups(bags: list[np.ndarray], n_groups: int) -> list[list[np.ndarray]]:
@@ -192,15 +200,18 @@ def _run_bags(vectors, bags, scale, n_bins, depth, tolerance, client, progress: 
     with ProgressReporter(progress, len(bags), "coexpression bags") as reporter:
         if client is None:
             groups = _bag_groups(bags, threads or available_cores())
+            sums = LogitSums(vectors.shape[0])
             # BLAS at one thread for the whole pool: the limit is process-wide, and BLAS threads
             # competing with the pool's threads slow every bag down
             with threadpool_limits(1, user_api="blas"), ThreadPoolExecutor(len(groups)) as pool:
                 futures = [
-                    pool.submit(bag_logit_sum, vectors, group, scale, n_bins, depth, reporter.update, None, tolerance) for group in groups
+                    pool.submit(
+                        bag_logit_sum, vectors, group, scale, n_bins, depth, reporter.update, None, tolerance, sums, thread, len(groups)
+                    )
+                    for thread, group in enumerate(groups)
                 ]
                 for future in futures:
-                    part = future.result()
-                    total = part if total is None else np.add(total, part, out=total)
+                    total = future.result()
         else:
             from distributed import as_completed
 
@@ -330,9 +341,10 @@ def coexpression(
     first, and returns its variables too, when ``gene_score`` is missing), ``"pearson"`` or ``"mr"`` (over samples); formulas in the module
     doc. ``client``: a ``dask.distributed.Client`` to run bag groups as tasks on
     its workers (bit-identical to ``client=None`` on the same CPU type and BLAS, which runs ``threads``
-    threads, default one per available core; each holds 4 N^2 bytes, e.g.
-    1.6 GB for 20,000 genes; the top-K tables are built on as many threads
-    in-process). ``progress``: True for a tqdm bar over bags, False for none, or a
+    threads, default one per available core; each holds a 2 N^2-byte rank
+    matrix and all share the 2 N^2-byte sums, e.g. 2.4 GB for 20,000 genes on
+    2 threads; a cluster task holds both, 1.6 GB; the top-K tables are built on
+    as many threads in-process). ``progress``: True for a tqdm bar over bags, False for none, or a
     callable ``progress(done, total)``. ``rank_bins``: correlation bins for the
     ranks (:mod:`~atted_explore.compute.ranking`); subagging uses at most
     ``max(1024, 4 N)``. ``exact_depth``: in every bag, ranks up to this depth

@@ -326,8 +326,11 @@ def log32(x):
 # error_model="numpy" drops the division-by-zero branch that keeps the loop from vectorising;
 # no fastmath: each pair's value is the same IEEE float32 expression in vector and scalar code
 @numba.njit(nogil=True, cache=True, error_model="numpy")
-def accumulate_logit(ranks, scale, packed):
-    """Add ``floor(scale * LS(A, B) + 0.5)`` to ``packed`` for every pair ``A < B``.
+def accumulate_logit(ranks, scale, packed, row_start=0, row_stop=-1):
+    """Add ``floor(scale * LS(A, B) + 0.5)`` to ``packed`` for every pair ``A < B``, ``A`` in ``row_start..row_stop``.
+
+    ``row_stop`` -1 means every row; ``row_start`` is a multiple of ``TILE`` (row blocks of
+    ``TILE`` rows are what threads sharing ``packed`` lock: :class:`~atted_explore.compute.logit_sums.LogitSums`).
 
     ``ranks[A, B] = 2 rank_A(B)`` (:func:`partner_ranks`); ``packed`` is the strict upper triangle
     (int32, row-major). Per pair, in float32: ``MR = sqrt(ranks[A, B] * ranks[B, A]) / 2``,
@@ -342,7 +345,7 @@ def accumulate_logit(ranks, scale, packed):
     scale32 = np.float32(scale)
     column = np.empty(TILE, dtype=np.float32)
     rounded = np.empty(TILE, dtype=np.int32)
-    for i0 in range(0, n_genes, TILE):
+    for i0 in range(row_start, n_genes if row_stop < 0 else min(row_stop, n_genes), TILE):
         i1 = min(i0 + TILE, n_genes)
         for j0 in range(i0, n_genes, TILE):
             j1 = min(j0 + TILE, n_genes)
