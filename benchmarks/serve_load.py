@@ -121,8 +121,10 @@ def main() -> None:
     command = [sys.executable, "-c", SERVER, str(path), str(port), "1" if args.quick else "0"]
     print(f"load: {n_sessions} concurrent sessions (open, recolour, choose a gene, close) on {size:,} genes x "
           f"{size:,} samples; RSS read {after_close_s} s after closing", flush=True)
-    with tempfile.TemporaryDirectory() as tmp, serving(command, url, Path(tmp) / "s.log") as proc:
-        results = run_load(url, psutil.Process(proc.pid), n_sessions, genes, after_close_s)
+    with tempfile.TemporaryDirectory() as tmp:
+        with serving(command, url, Path(tmp) / "s.log") as proc:
+            results = run_load(url, psutil.Process(proc.pid), n_sessions, genes, after_close_s)
+        server_errors = [line for line in (Path(tmp) / "s.log").read_text().splitlines() if "Error" in line]
     rss, alone = results["rss"], results["alone"]
     latencies = results["recolour_ms"] + results["gene_ms"]
     nan = float("nan")
@@ -142,6 +144,8 @@ def main() -> None:
     figures["p95_vs_alone"] = figures["recolour_p95_ms"] / figures["alone_recolour_ms"]
     for problem in (alone["problems"] + results["problems"])[:10]:
         print(f"  problem: {problem}")
+    for line in server_errors[:10]:
+        print(f"  server log: {line}")
     print(f"{n_sessions} concurrent sessions on {size:,} genes x {size:,} samples in {figures['load_s']:.0f} s: "
           f"{figures['errors']} errors; recolour p95 {figures['recolour_p95_ms']:.0f} ms, median "
           f"{figures['recolour_median_ms']:.0f} ms (one session alone: {figures['alone_recolour_ms']:.0f} ms); "
