@@ -24,7 +24,7 @@ from .io.ids import JoinWarning
 def _serve(atlas, args: argparse.Namespace) -> None:
     from .app import serve
 
-    serve(atlas, port=args.port, address=args.address, allow_origins=args.allow_origin)
+    serve(atlas, port=args.port, address=args.address, allow_origins=args.allow_origin, system_allocator=True)
 
 
 def _add_serve_options(parser: argparse.ArgumentParser) -> None:
@@ -68,7 +68,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     # serve starts it once the first page is on screen, so the build does not slow that page down
     building = BackgroundBuild(command, path, f"the full {args.preset} demo atlas")
     print(f"demo atlas: {small} (serving it while {path} is built)", flush=True)
-    serve(open_atlas(small), port=args.port, address=args.address, allow_origins=args.allow_origin, building=building)
+    serve(open_atlas(small), port=args.port, address=args.address, allow_origins=args.allow_origin, building=building,
+          system_allocator=True)
     return 0
 
 
