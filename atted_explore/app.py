@@ -50,23 +50,6 @@ def release_memory(session_context) -> None:  # noqa: ARG001 (the signature Boke
         _LIBC.malloc_trim(0)
 
 
-def restart_with_system_allocator() -> None:
-    """Run this process's command again, in the same process, with Python's small objects allocated by the C
-    library's malloc (``PYTHONMALLOC=malloc``); nothing happens if that is already set or off Linux.
-
-    Why: at its peak a server holding 20 sessions of a 20,000-sample atlas has ~700 MB of small Python objects
-    in Python's own allocator (pymalloc), in 1 MB arenas that it gives back only once every object in them is
-    gone. After the sessions were discarded the live objects were as after the first session (161 MB in both),
-    but 389 arenas stayed mapped instead of 196, holding 226 MB of empty pools: +34% RSS that no trim could
-    return. With malloc, :func:`release_memory`'s ``malloc_trim`` returns the emptied pages (+4.5%).
-    """
-    if _LIBC is None or os.environ.get("PYTHONMALLOC"):
-        return
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os.execve(sys.executable, [sys.executable, *sys.orig_argv[1:]], {**os.environ, "PYTHONMALLOC": "malloc"})
-
-
 def _atlas(atlas: xr.DataTree | str | os.PathLike) -> xr.DataTree:
     return atlas if isinstance(atlas, xr.DataTree) else open_atlas(atlas)
 
@@ -187,8 +170,7 @@ def _session_lifetime(seconds: float | None) -> dict:
 
 def serve(atlas_or_path: xr.DataTree | str | os.PathLike, *, port: int = 5006, address: str = "localhost",
           allow_origins: tuple[str, ...] | list[str] = (), show: bool = False,
-          building: BackgroundBuild | None = None, closed_session_lifetime_s: float | None = None,
-          system_allocator: bool = False) -> None:
+          building: BackgroundBuild | None = None, closed_session_lifetime_s: float | None = None) -> None:
     """Serve the Explorer until interrupted; prints the URL.
 
     Listens on localhost unless told otherwise (see :mod:`atted_explore.serving`:
@@ -198,14 +180,9 @@ def serve(atlas_or_path: xr.DataTree | str | os.PathLike, *, port: int = 5006, a
     done show its atlas instead. ``closed_session_lifetime_s``: how soon a session
     whose page closed is discarded (default Bokeh's: checked every 17 s, discarded
     15 s after its last connection; load tests wait less with a shorter one).
-    ``system_allocator``: the process was started to serve (the ``atted-explore``
-    command): first restart it as :func:`restart_with_system_allocator` says, so
-    memory of closed sessions goes back to the system.
     """
     where = listening(address, port, allow_origins)  # bad addresses fail before the atlas is opened
     lifetime = _session_lifetime(closed_session_lifetime_s)
-    if system_allocator:
-        restart_with_system_allocator()
     atlas = _atlas(atlas_or_path)
     built: dict[str, xr.DataTree] = {}
 

@@ -48,7 +48,7 @@ AFTER_CLOSE_S = 60
 QUICK_AFTER_CLOSE_S = 5
 #: what ``atted-explore serve`` runs, with a chosen lifetime of closed sessions in seconds (0: Bokeh's default)
 SERVER = "import sys; from atted_explore.app import serve; serve(sys.argv[1], port=int(sys.argv[2]), " \
-         "address='127.0.0.1', closed_session_lifetime_s=float(sys.argv[3]) or None, system_allocator=True)"
+         "address='127.0.0.1', closed_session_lifetime_s=float(sys.argv[3]) or None)"
 COLOR_FIELDS = ("tissue", "study")
 
 
@@ -122,7 +122,8 @@ def main() -> None:
     print(f"load: {n_sessions} concurrent sessions (open, recolour, choose a gene, close) on {size:,} genes x "
           f"{size:,} samples; RSS read {after_close_s} s after closing", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
-        with serving(command, url, Path(tmp) / "s.log") as proc:
+        # on the C library's malloc, as the atted-explore command serves
+        with serving(command, url, Path(tmp) / "s.log", env={**os.environ, "PYTHONMALLOC": "malloc"}) as proc:
             results = run_load(url, psutil.Process(proc.pid), n_sessions, genes, after_close_s)
         server_errors = [line for line in (Path(tmp) / "s.log").read_text().splitlines() if "Error" in line]
     rss, alone = results["rss"], results["alone"]
