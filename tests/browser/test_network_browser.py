@@ -11,7 +11,8 @@ import networkx as nx
 import pytest
 
 from tests.serving import free_port, serving
-from .test_explorer_browser import COLOURED_PIXELS, TOOLTIP_TEXT, wait_until
+from .pages import COLOURED_PIXELS, TOOLTIP_TEXT
+from .test_explorer_browser import wait_until
 
 pytestmark = pytest.mark.browser
 
