@@ -5,13 +5,14 @@ from __future__ import annotations
 import time
 
 COLOURED_PIXELS = """(canvas, limit) => {
-    // saturated pixels of the data layer are samples (axes and titles are grey or black)
+    // coloured pixels of the data layer are samples (axes and titles are grey or black; the
+    // uncoloured samples' muted blue spreads its channels by 75)
     const data = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
     const rect = canvas.getBoundingClientRect();
     const found = [];
     for (let i = 0; i < data.length && found.length < limit; i += 4 * 7) {
         const [r, g, b, a] = [data[i], data[i + 1], data[i + 2], data[i + 3]];
-        if (a > 200 && Math.max(r, g, b) - Math.min(r, g, b) > 80) {
+        if (a > 200 && Math.max(r, g, b) - Math.min(r, g, b) > 50) {
             const p = i / 4;
             found.push([rect.left + (p % canvas.width) * rect.width / canvas.width,
                         rect.top + Math.floor(p / canvas.width) * rect.height / canvas.height]);
