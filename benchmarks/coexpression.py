@@ -64,7 +64,7 @@ from atted_explore.compute import coexpression, indices, ranking  # noqa: E402
 N_PCS = 200
 FULL_GENES, FULL_BAGS = 20_000, 1000
 #: alternations of the 1- and 2-worker cluster builds (fastest kept)
-CLUSTER_REPEATS = 2
+CLUSTER_REPEATS = 3
 
 
 def gene_vectors(n_genes: int, seed: int = 0, n_pcs: int = N_PCS) -> np.ndarray:

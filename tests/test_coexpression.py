@@ -4,6 +4,7 @@ reproducibility, baselines and the output schema."""
 from __future__ import annotations
 
 import json
+import time
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 
@@ -132,6 +133,23 @@ def test_threads_sharing_one_triangle_add_exactly_what_one_thread_adds():
     assert alone.packed.any()
     np.testing.assert_array_equal(shared.packed, alone.packed)
     assert not any(lock.locked() for lock in shared.locks)
+
+
+def test_threads_take_the_next_bag_when_done_so_a_slow_thread_takes_fewer():
+    bags = [np.array([b]) for b in range(40)]
+    dispenser = indices._BagDispenser(bags)
+
+    def take(pause):
+        taken = []
+        for columns in dispenser:
+            taken.append(int(columns[0]))
+            time.sleep(pause)
+        return taken
+
+    with ThreadPoolExecutor(2) as pool:
+        slow, fast = pool.map(take, [0.05, 0.005])
+    assert sorted(slow + fast) == list(range(40))  # every bag once
+    assert len(fast) > 3 * len(slow)
 
 
 def test_bag_draws_depend_only_on_seed_and_bag():

@@ -32,8 +32,9 @@ Subagging of PCs (``method="subagging"``)
     workers of the same CPU type and BLAS build (the kernels use no fast-math;
     the BLAS product's rounding may differ between CPUs or BLAS builds).
 
-    Memory: bags run one after another within a task (bag groups are the
-    tasks: one per core in-process, one per worker thread on a cluster).
+    Memory: bags run one after another within a task (one task per core
+    in-process, one per worker thread on a cluster; each takes the next bag
+    when it is done with one, so the tasks finish together).
     Correlations are computed 32 or 256 rows at a time into one reused
     buffer and turned into ranks at once; a task holds the bag's rank matrix
     (N x N uint16, 0.8 GB for 20,000 genes). The sums (the strict upper
@@ -61,7 +62,9 @@ from __future__ import annotations
 import json
 import math
 import os
+import threading
 import time
+import uuid
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 
@@ -142,7 +145,7 @@ def bag_logit_sum(
     thread: int = 0,
     n_threads: int = 1,
 ) -> np.ndarray:
-    """Sum over ``bags`` of ``round(scale * LS_b)`` for all pairs ``A < B`` (packed strict upper triangle, int32).
+    """Sum over ``bags`` (any iterable of column arrays) of ``round(scale * LS_b)`` for all pairs ``A < B`` (packed strict upper triangle, int32).
 
     One bag at a time: correlations in blocks of ``BAG_BLOCK_ROWS`` rows (``BLOCK_ROWS``
     above ``SMALL_BAG_PCS`` PCs per bag), each turned
@@ -159,8 +162,7 @@ def bag_logit_sum(
     ranks = np.empty((n_genes, n_genes), dtype=np.uint16 if 2 * n_genes < 2**16 else np.uint32)  # doubled ranks
     # one correlation buffer for all blocks: a fresh block per product costs page faults,
     # which threads of one process take in turn
-    block_rows = BAG_BLOCK_ROWS if max(len(columns) for columns in bags) <= SMALL_BAG_PCS else BLOCK_ROWS
-    correlations = np.empty((min(block_rows, n_genes), n_genes), dtype=np.float32)
+    correlations = np.empty((min(BLOCK_ROWS, n_genes), n_genes), dtype=np.float32)
     clock = {} if timings is None else timings
     for step in ("correlation", "ranks", "logit"):
         clock.setdefault(step, 0.0)
@@ -168,6 +170,7 @@ def bag_logit_sum(
         for columns in bags:
             exact_unit = unit_rows(vectors[:, columns], np.float64)  # orders what float32 cannot
             unit = exact_unit.astype(np.float32)
+            block_rows = BAG_BLOCK_ROWS if len(columns) <= SMALL_BAG_PCS else BLOCK_ROWS
             for row0 in range(0, n_genes, block_rows):
                 start = time.thread_time()
                 rows = unit[row0 : row0 + block_rows]
@@ -184,9 +187,36 @@ def bag_logit_sum(
     return sums.packed
 
 
-def _bag_groups(bags: list[np.ndarray], n_groups: int) -> list[list[np.ndarray]]:
-    n_groups = max(1, min(n_groups, len(bags)))
-    return [bags[g::n_groups] for g in range(n_groups)]
+class _BagDispenser:
+    """The bags, handed out one at a time to whichever thread asks first: threads finish together
+    however much each bag costs (crowded rank bins make some bags slower)."""
+
+    def __init__(self, bags: list[np.ndarray]):
+        self._bags = iter(bags)
+        self._lock = threading.Lock()
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> np.ndarray:
+        with self._lock:
+            return next(self._bags)
+
+
+def _queued_bag_logit_sum(vectors, bags, queue_name, scale, n_bins, depth, tolerance) -> tuple[np.ndarray, int]:
+    """A cluster task: :func:`bag_logit_sum` over the bags whose positions it takes from the Dask
+    queue ``queue_name`` until it takes ``None``; returns the sums and how many bags they hold."""
+    from distributed import Queue
+
+    queue, taken = Queue(queue_name), 0
+
+    def pulled():
+        nonlocal taken
+        while (position := queue.get()) is not None:
+            taken += 1
+            yield bags[position]
+
+    return bag_logit_sum(vectors, pulled(), scale, n_bins, depth, tolerance=tolerance), taken
 
 
 def available_cores() -> int:
@@ -196,35 +226,52 @@ def available_cores() -> int:
 
 def _run_bags(vectors, bags, scale, n_bins, depth, tolerance, client, progress: Progress, threads: int | None) -> np.ndarray:
     """Total of :func:`bag_logit_sum` over all bags: in-process threads, or tasks on a Dask client."""
-    total = None
     with ProgressReporter(progress, len(bags), "coexpression bags") as reporter:
         if client is None:
-            groups = _bag_groups(bags, threads or available_cores())
-            sums = LogitSums(vectors.shape[0])
+            n_threads = max(1, min(threads or available_cores(), len(bags)))
+            dispenser, sums = _BagDispenser(bags), LogitSums(vectors.shape[0])
             # BLAS at one thread for the whole pool: the limit is process-wide, and BLAS threads
             # competing with the pool's threads slow every bag down
-            with threadpool_limits(1, user_api="blas"), ThreadPoolExecutor(len(groups)) as pool:
+            with threadpool_limits(1, user_api="blas"), ThreadPoolExecutor(n_threads) as pool:
                 futures = [
-                    pool.submit(
-                        bag_logit_sum, vectors, group, scale, n_bins, depth, reporter.update, None, tolerance, sums, thread, len(groups)
-                    )
-                    for thread, group in enumerate(groups)
+                    pool.submit(bag_logit_sum, vectors, dispenser, scale, n_bins, depth, reporter.update, None, tolerance, sums, thread, n_threads)
+                    for thread in range(n_threads)
                 ]
                 for future in futures:
-                    total = future.result()
-        else:
-            from distributed import as_completed
+                    future.result()
+            return sums.packed
+        return _cluster_bags(vectors, bags, scale, n_bins, depth, tolerance, client, reporter)
 
-            groups = _bag_groups(bags, sum(client.nthreads().values()))
-            shared = client.scatter(vectors, broadcast=True)
-            futures = {
-                client.submit(bag_logit_sum, shared, group, scale, n_bins, depth, tolerance=tolerance, pure=False): len(group) for group in groups
-            }
-            for future in as_completed(futures):
-                part = future.result()
-                total = part if total is None else np.add(total, part, out=total)
-                reporter.update(futures[future])
-                future.release()
+
+def _cluster_bags(vectors, bags, scale, n_bins, depth, tolerance, client, reporter) -> np.ndarray:
+    """:func:`_run_bags` on a Dask client: one task per worker thread, each taking bags from a queue
+    (so a worker slowed by its neighbours takes fewer), its sums added here as tasks finish."""
+    import dask
+    from distributed import Queue, as_completed
+
+    n_tasks = max(1, min(sum(client.nthreads().values()), len(bags)))
+    queue = Queue(f"atted-explore-bags-{uuid.uuid4().hex}", client=client)
+    try:
+        for position in range(len(bags)):
+            queue.put(position)
+        # a stop for every task, and for every rerun of a task after its worker is lost
+        for _ in range(n_tasks * (1 + dask.config.get("distributed.scheduler.allowed-failures"))):
+            queue.put(None)
+        shared = client.scatter([vectors, bags], broadcast=True)
+        futures = [
+            client.submit(_queued_bag_logit_sum, *shared, queue.name, scale, n_bins, depth, tolerance, pure=False) for _ in range(n_tasks)
+        ]
+        total, summed = None, 0
+        for future in as_completed(futures):
+            part, taken = future.result()
+            total = part if total is None else np.add(total, part, out=total)
+            summed += taken
+            reporter.update(taken)
+            future.release()
+    finally:
+        queue.close()
+    if summed != len(bags):  # the bags a lost worker had taken are not in any task's sums
+        raise RuntimeError(f"coexpression on the Dask cluster summed {summed} of {len(bags)} bags (a worker was lost); run it again")
     return total
 
 
