@@ -60,6 +60,7 @@ def test_pcview_renders_any_sample_annotation(node, case):
     fields = sample_fields(variant)
     if case == "no annotation":
         assert view.color_by == "none" and "no sample annotation" in view._note.object
+        assert not view._legend.visible  # an empty legend takes no room from the plot
     elif case == "tissue only":
         assert view.color_by == "tissue" and "No study or treatment annotation" in view._note.object
     elif case == "empty study":
@@ -77,6 +78,7 @@ def test_pcview_renders_any_sample_annotation(node, case):
     for field in view.param.color_by.objects:
         view.color_by = field
         assert shown_problems(view) == [], field
+        assert view._legend.visible == bool(view._legend.object), field
 
 
 def test_views_sharing_a_node_without_annotation_keep_their_own_options(node):

@@ -13,7 +13,7 @@ from ..compute.pairs import pair_stats, pc_contributions
 from . import _style
 from ._data import annotation_table, expression_row, resident
 from ._guard import contained, problem_pane
-from ._layout import shared_width, wrapping_row
+from ._layout import plot_with_legend, shared_width, wrapping_row
 from ._points import CATEGORY, HOVER_LIMIT, PointsFrame, PointsPlot, category_frame_columns
 
 #: bars drawn at most (the strongest contributions by absolute value); more would be unreadable.
@@ -192,7 +192,7 @@ class CoexViewer(pn.viewable.Viewer):
         )
         return pn.Column(
             controls, self._problem, self._stats,
-            pn.Row(self._scatter.pane, self._legend, sizing_mode="stretch_width"),
+            plot_with_legend(self._scatter.pane, self._legend),
             wrapping_row(
                 *(pn.pane.HoloViews(plot, sizing_mode="stretch_width", linked_axes=False, styles=shared_width(PC_PLOT["min_width"]))
                   for plot in (points, bars))

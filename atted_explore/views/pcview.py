@@ -13,7 +13,7 @@ from ..errors import InputError
 from . import _style
 from ._data import annotation_table, expression_row, resident
 from ._guard import contained, problem_pane
-from ._layout import wrapping_row
+from ._layout import plot_with_legend, wrapping_row
 from ._points import CATEGORY, HOVER_LIMIT, VALUE, PointsFrame, PointsPlot, category_frame_columns, value_limits
 
 GENE_EXPRESSION = "gene expression"
@@ -180,7 +180,7 @@ class PCView(pn.viewable.Viewer):
             controls,
             self._note,
             self._problem,
-            pn.Row(self._plot.pane, self._legend, sizing_mode="stretch_width"),
+            plot_with_legend(self._plot.pane, self._legend),
             self._samples_title,
             self._samples,
             pn.pane.HTML("<b>Terms over-represented in the selection</b> (hypergeometric test, BH q-value)"),
