@@ -30,7 +30,7 @@ coex_partner        gene, rank             partner's position on ``gene``; -1 no
 coex_score          gene, rank             coexpression index (larger = stronger)
 coex_mr             gene, rank             mutual rank, when the method has one
 coexmap             gene, subset, xy       CoexMap layout; NaN outside the subset
-coexmap_module      gene, subset           map module (HDBSCAN), int32; -1 none
+coexmap_module      gene, subset           map module (HDBSCAN, checked on coexpression), int32; -1 none
 localization        gene, compartment      bool
 gene_set_name       gene_set               display name of a gene set
 gene_set_size       gene_set               IDs its annotation file lists (matched or not)

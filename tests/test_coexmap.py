@@ -13,6 +13,7 @@ from atted_explore import InputError, analyze_atlas, coexmap, datasets, map_cons
 from atted_explore.compute.map_modules import (
     gene_set_module, map_modules, module_enrichment, module_matches, stored_conservation,
 )
+from atted_explore.compute.module_cohesion import cohesive_modules
 from atted_explore.summary import describe
 
 PERMUTATIONS = 1000
@@ -22,6 +23,15 @@ PERMUTATIONS = 1000
 def demo_maps() -> xr.DataTree:
     """The small demo through the pipeline (CoexMaps included)."""
     return analyze_atlas(datasets.demo(preset="small", seed=0), n_bags=50, seed=0, progress=False)
+
+
+@pytest.fixture(scope="module", params=[0, 1])
+def demo_draws(request, demo_maps) -> xr.DataTree:
+    """Two draws of the small demo: seed 1's chloroplast maps cut the planted module into islands and
+    scattered genes in two species (the islands alone miss it there)."""
+    if request.param == 0:
+        return demo_maps
+    return analyze_atlas(datasets.demo(preset="small", seed=1), n_bags=50, seed=1, progress=False)
 
 
 def planted(atlas: xr.DataTree, name: str) -> np.ndarray:
@@ -69,19 +79,38 @@ def test_stored_table_matches_a_fresh_computation(demo_maps):
     assert float(row["p_value"].iloc[0]) == pytest.approx(float(fresh["p_value"]))
 
 
-def test_planted_module_is_one_cluster_per_species_and_clusters_match(demo_maps):
+def test_planted_module_is_one_cluster_per_species_and_clusters_match(demo_draws):
     clusters = {}
-    for name in demo_maps.children:
-        cluster, share, purity = gene_set_module(demo_maps[name].dataset, "chloroplast", planted(demo_maps, name))
+    for name in demo_draws.children:
+        cluster, share, purity = gene_set_module(demo_draws[name].dataset, "chloroplast", planted(demo_draws, name))
         assert cluster >= 0 and share >= 0.75 and purity >= 0.6, (name, cluster, share, purity)
         clusters[name] = cluster
-        enriched = module_enrichment(demo_maps[name].dataset, "chloroplast").to_dataframe()
+        enriched = module_enrichment(demo_draws[name].dataset, "chloroplast").to_dataframe()
         top = enriched[enriched["module"] == cluster].iloc[0]
-        assert top["gene_set"] == demo_maps.attrs["truth_conserved_module"] and top["q_value"] < 1e-6
+        assert top["gene_set"] == demo_draws.attrs["truth_conserved_module"] and top["q_value"] < 1e-6
     for a, b in itertools.combinations(clusters, 2):
-        matches = module_matches(demo_maps, a, b, "chloroplast").to_dataframe()
+        matches = module_matches(demo_draws, a, b, "chloroplast").to_dataframe()
         best = matches[matches["best"] & (matches["module_a"] == clusters[a])].iloc[0]
         assert best["module_b"] == clusters[b] and best["q_value"] < 0.01, (a, b)
+
+
+def test_islands_are_checked_against_coexpression():
+    """Split where two modules share an island, merge one module cut in two, scattered members rejoin it."""
+    rng = np.random.default_rng(1)
+    centres = rng.standard_normal((2, 30))
+    module = lambda c, n: centres[c] + 0.4 * rng.standard_normal((n, 30))  # noqa: E731
+    vectors = np.vstack([module(0, 40), module(1, 40), rng.standard_normal((30, 30))])
+    a, b, scattered = slice(0, 40), slice(40, 80), slice(80, 110)
+    shared_island = np.r_[np.zeros(80, int), np.full(30, -1)]
+    split = cohesive_modules(shared_island, vectors, 20)
+    assert len(set(split[a])) == 1 and len(set(split[b])) == 1 and split[0] != split[40] and (split[scattered] == -1).all()
+    cut = np.r_[np.zeros(20, int), np.ones(20, int), np.full(40, 2), np.full(30, -1)]
+    merged = cohesive_modules(cut, vectors, 20)
+    assert len(set(merged[a])) == 1 and merged[0] != merged[40]
+    half_scattered = np.r_[np.zeros(20, int), np.full(20, -1), np.ones(40, int), np.full(30, -1)]
+    joined = cohesive_modules(half_scattered, vectors, 20)
+    assert (joined[a] == joined[0]).all() and (joined[b] == joined[40]).all() and (joined[scattered] == -1).all()
+    assert sorted(set(joined)) == [-1, 0, 1]  # numbered by first gene
 
 
 def test_maps_are_deterministic_by_seed(demo_maps):

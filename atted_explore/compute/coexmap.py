@@ -225,7 +225,7 @@ def coexmap(
     """CoexMaps of every species node: layouts, map modules, alignment, conservation; returns a new tree.
 
     Per node: ``coexmap`` (gene, subset, xy; NaN outside a subset),
-    ``coexmap_module`` (gene, subset; int32 HDBSCAN labels, -1 none), attrs
+    ``coexmap_module`` (gene, subset; int32 map modules: HDBSCAN islands checked against coexpression, -1 none), attrs
     ``coexmap_params``, ``coexmap_subsets`` (where each subset comes from),
     ``coexmap_alignment`` and ``coexmap_skipped``. At the root, the
     conservation table of every species pair and subset (see
@@ -285,7 +285,8 @@ def coexmap(
         done = list(maps[n])
         if done:
             stacked = np.stack([maps[n][s] for s in done], axis=1)
-            modules = np.stack([map_modules(maps[n][s]) for s in done], axis=1)
+            vectors = standardized_gene_scores(node).values if "gene_score" in node else None
+            modules = np.stack([map_modules(maps[n][s], vectors) for s in done], axis=1)
             node = node.assign(coexmap=(("gene", "subset", "xy"), stacked),
                                coexmap_module=(("gene", "subset"), modules))
             node = node.assign_coords(subset=np.array(done, dtype=object), xy=np.array(["x", "y"], dtype=object))

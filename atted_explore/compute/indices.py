@@ -386,7 +386,7 @@ def coexpression(
 
     ``method``: ``"subagging"`` (default; runs :func:`pca` with its defaults
     first, and returns its variables too, when ``gene_score`` is missing), ``"pearson"`` or ``"mr"`` (over samples); formulas in the module
-    doc. ``client``: a ``dask.distributed.Client`` to run bag groups as tasks on
+    doc. ``client``: a ``dask.distributed.Client`` to run the bags as tasks on
     its workers (bit-identical to ``client=None`` on the same CPU type and BLAS, which runs ``threads``
     threads, default one per available core; each holds a 2 N^2-byte rank
     matrix and all share the 2 N^2-byte sums, e.g. 2.4 GB for 20,000 genes on

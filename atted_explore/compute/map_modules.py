@@ -32,6 +32,11 @@ Modules on a map (:func:`map_modules`)
     dense group is one island among scattered genes (a small compartment map
     holding one pathway) comes out all noise; only then is it rerun with
     ``allow_single_cluster=True``, which keeps that island as the one module.
+    The islands are then checked against coexpression (split, merged, joined by
+    scattered genes; :mod:`~atted_explore.compute.module_cohesion`). On the
+    chloroplast maps of 15 demo draws (45 species cases; recall >= 0.75 and
+    purity >= 0.6) the planted module is found in 39 cases, 33 with the
+    islands alone; in the 15 cases drawn after the ratios were fixed, 12 and 11.
     :func:`module_enrichment`: per module and gene set, the hypergeometric
     upper tail of the overlap within the subset's genes, BH over every (module,
     set) pair tested. :func:`module_matches`: modules of two species compared
@@ -53,6 +58,7 @@ from sklearn.neighbors import NearestNeighbors
 
 from ..atlas import gene_sets, node_dataset, orthologs, species_nodes
 from ..errors import InputError
+from .module_cohesion import cohesive_modules
 from .selection import over_representation
 
 MAX_ANCHOR_COPIES = 3
@@ -264,8 +270,10 @@ def stored_conservation(atlas: xr.DataTree) -> pd.DataFrame:
 # --------------------------------------------------------------------------- modules
 
 
-def map_modules(points: np.ndarray) -> np.ndarray:
-    """HDBSCAN labels (int32, -1 = no module) of 2-D points; NaN rows get -1."""
+def map_modules(points: np.ndarray, vectors: np.ndarray | None = None) -> np.ndarray:
+    """HDBSCAN labels (int32, -1 = no module) of 2-D points; NaN rows get -1. With the genes'
+    ``vectors`` (rows as ``points``), the islands are then checked against coexpression
+    (:func:`~atted_explore.compute.module_cohesion.cohesive_modules`)."""
     labels = np.full(len(points), -1, dtype=np.int32)
     placed = ~np.isnan(points[:, 0])
     if placed.sum() > MODULE_MIN_SIZE:
@@ -274,6 +282,8 @@ def map_modules(points: np.ndarray) -> np.ndarray:
                             allow_single_cluster=single, copy=True).fit_predict(points[placed])
             if found.max() >= 0:
                 break
+        if vectors is not None:
+            found = cohesive_modules(found, vectors[placed], MODULE_MIN_SIZE)
         labels[placed] = found
     return labels
 
