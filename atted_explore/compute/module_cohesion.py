@@ -23,7 +23,7 @@ then tested on small seeds 8-11 and default seed 2 (12 and 11 of 15; pass = reca
 purity >= 0.6, ``benchmarks/module_recovery.py --atlas``). Most remaining misses keep 70% of the
 module (rice on small draws); one split cuts it (maize, small seed 10). On real maps modules are
 looser, and a loose module takes every gene that correlates with it as much as its own genes do:
-on the maize-rice atlas of the tutorial 95-99% of a map's genes end in a module (72-91% in
+on the maize-rice atlas (a 4-bag build) 95-99% of a map's genes end in a module (72-91% in
 HDBSCAN's islands), and rice's annotated map has 6 modules enriched for a pathway instead of 3. Everything works on group sums of unit vectors, so no
 gene-by-gene matrix is formed (a map of 20,000 genes costs what its PCs cost).
 """
