@@ -97,7 +97,10 @@ def updates_plot(event) -> bool:
         return False
     if isinstance(event.model, ColumnDataSource):
         return True
-    new = event.new if isinstance(event.new, list | tuple) else [event.new]
+    new = event.new
+    if isinstance(new, dict):  # a FlexBox's children: lists of models by template slot
+        new = [item for items in new.values() for item in (items if isinstance(items, list | tuple) else [items])]
+    new = new if isinstance(new, list | tuple) else [new]
     return any(isinstance(item, Plot) for item in new)
 
 
