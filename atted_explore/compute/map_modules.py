@@ -33,10 +33,8 @@ Modules on a map (:func:`map_modules`)
     holding one pathway) comes out all noise; only then is it rerun with
     ``allow_single_cluster=True``, which keeps that island as the one module.
     The islands are then checked against coexpression (split, merged, joined by
-    scattered genes; :mod:`~atted_explore.compute.module_cohesion`). On the
-    chloroplast maps of 15 demo draws (45 species cases; recall >= 0.75 and
-    purity >= 0.6) the planted module is found in 39 cases, 33 with the
-    islands alone; in the 15 cases drawn after the ratios were fixed, 12 and 11.
+    scattered genes; :mod:`~atted_explore.compute.module_cohesion`, which
+    gives its rules and how they do on the demo's draws and on real maps).
     :func:`module_enrichment`: per module and gene set, the hypergeometric
     upper tail of the overlap within the subset's genes, BH over every (module,
     set) pair tested. :func:`module_matches`: modules of two species compared

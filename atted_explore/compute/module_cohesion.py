@@ -39,14 +39,18 @@ MERGE_RATIO = 0.9
 JOIN_RATIO = 0.9
 
 
-def _within(units: np.ndarray) -> float:
-    """Mean correlation of the distinct pairs among ``units`` (rows)."""
-    n, total = len(units), units.sum(axis=0)
-    return float((total @ total - (units * units).sum()) / (n * (n - 1)))
+def _group_sums(units: np.ndarray, groups: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per group of rows (boolean masks or positions): the sum of its unit vectors, its size and
+    the sum of its squared norms, from which every mean correlation below follows."""
+    sums = np.stack([units[group].sum(axis=0) for group in groups])
+    sizes = np.array([len(units[group]) for group in groups], dtype=float)
+    norms = np.array([(units[group] ** 2).sum() for group in groups])
+    return sums, sizes, norms
 
 
-def _between(a: np.ndarray, b: np.ndarray) -> float:
-    return float(a.sum(axis=0) @ b.sum(axis=0) / (len(a) * len(b)))
+def _within(sums: np.ndarray, sizes: np.ndarray, norms: np.ndarray) -> np.ndarray:
+    """Mean correlation of the distinct pairs within each group."""
+    return ((sums * sums).sum(axis=1) - norms) / (sizes * (sizes - 1))
 
 
 def _split(labels: np.ndarray, units: np.ndarray, min_size: int) -> np.ndarray:
@@ -61,7 +65,9 @@ def _split(labels: np.ndarray, units: np.ndarray, min_size: int) -> np.ndarray:
         a, b = members[side], members[~side]
         if min(len(a), len(b)) < min_size:
             continue
-        if _between(units[a], units[b]) < SPLIT_RATIO * min(_within(units[a]), _within(units[b])):
+        sums, sizes, norms = _group_sums(units, [a, b])
+        between = sums[0] @ sums[1] / (sizes[0] * sizes[1])
+        if between < SPLIT_RATIO * _within(sums, sizes, norms).min():
             labels[b] = next_label
             pending += [int(labels[a[0]]), next_label]
             next_label += 1
@@ -72,28 +78,23 @@ def _merge(labels: np.ndarray, units: np.ndarray) -> np.ndarray:
     modules = [int(m) for m in np.unique(labels[labels >= 0])]
     if len(modules) < 2:
         return labels
-    # per module: the sum of its unit vectors, its size and the sum of its squared norms
-    sums = np.stack([units[labels == m].sum(axis=0) for m in modules])
-    sizes = np.array([(labels == m).sum() for m in modules], dtype=float)
-    norms = np.array([(units[labels == m] ** 2).sum() for m in modules])
-    while True:
-        dots = sums @ sums.T
-        within = (np.diag(dots) - norms) / (sizes * (sizes - 1))
+    sums, sizes, norms = _group_sums(units, [labels == m for m in modules])
+    while len(modules) >= 2:
+        within = _within(sums, sizes, norms)
         tightest = np.minimum.outer(within, within)
-        ratio = np.where(tightest > 0, dots / np.outer(sizes, sizes) / np.where(tightest > 0, tightest, 1), -np.inf)
+        between = sums @ sums.T / np.outer(sizes, sizes)
+        ratio = np.where(tightest > 0, between / np.where(tightest > 0, tightest, 1), -np.inf)
         np.fill_diagonal(ratio, -np.inf)
-        a, b = np.unravel_index(np.argmax(ratio), ratio.shape)
+        a, b = sorted(np.unravel_index(np.argmax(ratio), ratio.shape))
         if ratio[a, b] < MERGE_RATIO:
-            return labels
-        a, b = min(a, b), max(a, b)
+            break
         labels[labels == modules[b]] = modules[a]
         sums[a] += sums[b]
         sizes[a] += sizes[b]
         norms[a] += norms[b]
         sums, sizes, norms = (np.delete(values, b, axis=0) for values in (sums, sizes, norms))
         del modules[b]
-        if len(modules) < 2:
-            return labels
+    return labels
 
 
 def _join(labels: np.ndarray, units: np.ndarray) -> np.ndarray:
@@ -101,9 +102,9 @@ def _join(labels: np.ndarray, units: np.ndarray) -> np.ndarray:
     unplaced = np.flatnonzero(labels < 0)
     if not modules.size or not unplaced.size:
         return labels
-    means = np.stack([units[labels == m].mean(axis=0) for m in modules])
-    within = np.array([_within(units[labels == m]) for m in modules])
-    ratio = np.where(within > 0, units[unplaced] @ means.T / np.where(within > 0, within, 1), -np.inf)
+    sums, sizes, norms = _group_sums(units, [labels == m for m in modules])
+    within = _within(sums, sizes, norms)
+    ratio = np.where(within > 0, units[unplaced] @ (sums / sizes[:, None]).T / np.where(within > 0, within, 1), -np.inf)
     best = ratio.argmax(axis=1)
     joins = ratio[np.arange(len(unplaced)), best] >= JOIN_RATIO
     labels[unplaced[joins]] = modules[best[joins]]
